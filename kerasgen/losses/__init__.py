@@ -1,0 +1,20 @@
+"""Losses shared by the families, written once in `keras.ops`.
+
+Label convention everywhere: real = 1, fake = 0.
+"""
+
+from kerasgen.losses.adversarial import ADVERSARIAL_LOSSES
+from kerasgen.losses.adversarial import discriminator_loss
+from kerasgen.losses.adversarial import generator_loss
+from kerasgen.losses.divergence import gaussian_kl
+from kerasgen.losses.reconstruction import bernoulli_nll
+from kerasgen.losses.reconstruction import gaussian_nll
+
+__all__ = [
+    "ADVERSARIAL_LOSSES",
+    "discriminator_loss",
+    "generator_loss",
+    "gaussian_kl",
+    "bernoulli_nll",
+    "gaussian_nll",
+]
