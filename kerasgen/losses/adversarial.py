@@ -29,10 +29,6 @@ def _check(kind):
         )
 
 
-def _softplus(x):
-    return ops.softplus(x)
-
-
 def discriminator_loss(real_logits, fake_logits, kind="vanilla"):
     """The discriminator's (critic's) loss, averaged over the batch.
 
@@ -56,7 +52,7 @@ def discriminator_loss(real_logits, fake_logits, kind="vanilla"):
     fake_logits = ops.cast(fake_logits, "float32")
     if kind == "vanilla":
         # -log(sigmoid(r)) = softplus(-r); -log(1 - sigmoid(f)) = softplus(f)
-        return ops.mean(_softplus(-real_logits)) + ops.mean(_softplus(fake_logits))
+        return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits))
     if kind == "lsgan":
         return 0.5 * (ops.mean(ops.square(real_logits - 1.0))
                       + ops.mean(ops.square(fake_logits)))
@@ -86,7 +82,7 @@ def generator_loss(fake_logits, kind="vanilla"):
     _check(kind)
     fake_logits = ops.cast(fake_logits, "float32")
     if kind == "vanilla":
-        return ops.mean(_softplus(-fake_logits))
+        return ops.mean(ops.softplus(-fake_logits))
     if kind == "lsgan":
         return 0.5 * ops.mean(ops.square(fake_logits - 1.0))
     return -ops.mean(fake_logits)

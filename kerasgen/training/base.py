@@ -261,6 +261,23 @@ class GenerativeModel(keras.Model):
         # Networks are built in __init__; nothing to infer from inputs.
         self.built = True
 
+    # Keras does not save SeedGenerator states. Ours is saved with the
+    # weights, so that a resumed run draws the noise the uninterrupted run
+    # would have drawn.
+    _SEED_STATE_KEY = "kerasgen_seed_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._SEED_STATE_KEY] = keras.ops.convert_to_numpy(
+            self.seed_generator.state.value
+        )
+
+    def load_own_variables(self, store):
+        own = {k: store[k] for k in store.keys() if k != self._SEED_STATE_KEY}
+        super().load_own_variables(own)
+        if self._SEED_STATE_KEY in store.keys():
+            self.seed_generator.state.assign(store[self._SEED_STATE_KEY])
+
     def get_config(self):
         return {
             "name": self.name,

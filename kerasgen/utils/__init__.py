@@ -1,0 +1,10 @@
+"""Small helpers shared by the CLI and the library: image grids and atomic file writes.
+
+Nothing here imports keras, tensorflow or jax.
+"""
+
+from kerasgen.utils.images import make_grid
+from kerasgen.utils.images import save_grid
+from kerasgen.utils.io import atomic_write
+
+__all__ = ["atomic_write", "make_grid", "save_grid"]

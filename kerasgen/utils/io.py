@@ -1,0 +1,112 @@
+"""Atomic writes of files and folders.
+
+A checkpoint that is half written when a run is killed must never replace the
+last good one. `atomic_write` hands out a temporary sibling of the target (in
+the same folder, so on the same file system) and moves it into place with
+`os.replace` only when the block finished without an exception.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_write(path, *, directory=False):
+    """Writes a file or a folder so that readers see the old one or the new one.
+
+    Yields a temporary path beside `path`; write the file (or fill the folder)
+    there. When the block exits normally the temporary path replaces `path`
+    (`os.replace`, atomic for files on POSIX). When the block raises, the
+    temporary path is removed and `path` is left as it was.
+
+    The temporary name keeps the suffix of `path` (writers such as
+    `keras.Model.save` check for `.keras`) and starts with a dot so that
+    globbing the folder does not pick it up.
+
+    A folder cannot be swapped in one system call when the target already
+    exists: the old folder is first renamed to a hidden sibling, the new one
+    moved into place, then the old one deleted. A crash between those two
+    renames leaves the old folder under `.<name>.old-*`, never a torn one.
+
+    Args:
+        path: str or `os.PathLike`. The file or folder to write.
+        directory: bool. Whether `path` is a folder. Defaults to `False`.
+
+    Example:
+
+    ```python
+    with atomic_write("runs/x/checkpoint.keras") as tmp:
+        model.save(tmp)
+    ```
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    stem, suffix = _split_suffix(name)
+    prefix = f".{stem}.tmp-"
+    if directory:
+        tmp = tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent)
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
+        os.close(fd)
+        # Some writers refuse to overwrite, or open in exclusive mode.
+        os.remove(tmp)
+    try:
+        yield tmp
+        if not os.path.exists(tmp):
+            raise FileNotFoundError(
+                "Nothing was written to the temporary path of an atomic "
+                f"write. Received: path={path}, temporary path={tmp}"
+            )
+        if directory:
+            _replace_directory(tmp, path)
+        else:
+            _fsync_file(tmp)
+            os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _split_suffix(name):
+    for suffix in (".weights.h5", ".tar.gz"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], suffix
+    stem, suffix = os.path.splitext(name)
+    return stem, suffix
+
+
+def _fsync_file(path):
+    try:
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
+    except OSError:
+        pass  # Best effort: some file systems do not support fsync.
+
+
+def _replace_directory(tmp, path):
+    if not os.path.lexists(path):
+        os.replace(tmp, path)
+        return
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.remove(path)
+        os.replace(tmp, path)
+        return
+    parent, name = os.path.split(path)
+    old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+    os.rmdir(old)
+    os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif os.path.lexists(path):
+        try:
+            os.remove(path)
+        except OSError:
+            pass

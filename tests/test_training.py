@@ -1,0 +1,161 @@
+"""The training core: what every family relies on, on the running backend."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import kerasgen
+from family_contract import fit_one_batch, run_family_test
+from kerasgen.training import UpdateStep
+
+TINY = dict(image_size=8, latent_dim=4, generator_filters=4, discriminator_filters=4)
+BACKEND = keras.backend.backend()
+
+
+def batch(n=8):
+    rng = np.random.default_rng(2)
+    return rng.uniform(-1, 1, (n, 8, 8, 1)).astype("float32"), None
+
+
+@keras.saving.register_keras_serializable(package="kerasgen_tests")
+class CriticHeavyGAN(kerasgen.DCGAN):
+    """Three discriminator updates per generator update, like WGAN's n_critic."""
+
+    def update_steps(self):
+        d_step, g_step = super().update_steps()
+        return [UpdateStep(d_step.name, d_step.loss, d_step.networks, repeat=3), g_step]
+
+
+def test_repeated_steps_contract(tmp_path):
+    model = run_family_test(CriticHeavyGAN, TINY, batch(), tmp_path)
+    assert int(model.optimizer["discriminator"].iterations) == 6  # two batches
+    assert int(model.optimizer["generator"].iterations) == 2
+
+
+def test_same_seed_same_first_losses():
+    def first_losses(seed):
+        keras.utils.set_random_seed(seed)
+        model = kerasgen.DCGAN(**TINY, seed=seed)
+        model.compile()
+        return fit_one_batch(model, batch())
+
+    a, b, c = first_losses(1), first_losses(1), first_losses(2)
+    assert a == b
+    assert a != c
+
+
+def test_ema_is_the_exponential_moving_average():
+    keras.utils.set_random_seed(0)
+    model = kerasgen.DCGAN(**TINY, ema_decay=0.75)
+    model.compile()
+    start = [np.array(w) for w in model.generator.weights]
+    np.testing.assert_array_equal(
+        start[0], np.array(model.generator_ema.weights[0])
+    )
+    fit_one_batch(model, batch())
+    for w0, w1, ema in zip(start, model.generator.weights, model.generator_ema.weights):
+        np.testing.assert_allclose(
+            np.array(ema), 0.75 * w0 + 0.25 * np.array(w1), rtol=1e-5, atol=1e-6
+        )
+    # Sampling uses the average, not the raw generator.
+    z = model.sample_latents(2, seed=0)
+    expected = keras.ops.convert_to_numpy(model.generator_ema(z, training=False))
+    np.testing.assert_allclose(model.generate(z), expected, atol=1e-6)
+    assert not model.generator_ema.trainable
+
+
+def test_ema_config_errors():
+    with pytest.raises(ValueError, match="ema_decay"):
+        kerasgen.DCGAN(**TINY, ema_decay=1.5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision(policy, tmp_path):
+    model = kerasgen.DCGAN(**TINY, dtype=policy)
+    model.compile()
+    scaled = all(
+        isinstance(child, keras.optimizers.LossScaleOptimizer)
+        for _, child in model.optimizer.items()
+    )
+    assert scaled == (policy == "mixed_float16")
+    assert model.generator.layers[-1].dtype_policy.name == "float32"
+    logs = fit_one_batch(model, batch())
+    assert all(np.isfinite(v) for v in logs.values())
+    assert model.sample(2, seed=0).dtype == np.float32
+    path = str(tmp_path / "mixed.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert all(
+        isinstance(c, keras.optimizers.LossScaleOptimizer) == scaled
+        for _, c in loaded.optimizer.items()
+    )
+    fit_one_batch(loaded, batch())
+
+
+def test_compile_errors():
+    model = kerasgen.DCGAN(**TINY)
+    with pytest.raises(ValueError, match="one optimizer per update step"):
+        model.compile({"generator": keras.optimizers.Adam()})
+    with pytest.raises(TypeError, match="dict of update-step"):
+        model.compile(keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="defines its own losses"):
+        model.compile(loss="mse")
+
+
+def test_custom_optimizers_are_used():
+    model = kerasgen.DCGAN(**TINY)
+    model.compile({
+        "discriminator": keras.optimizers.SGD(0.0),
+        "generator": keras.optimizers.Adam(1e-3),
+    })
+    before = [np.array(v) for v in model.discriminator.trainable_variables]
+    fit_one_batch(model, batch())
+    after = [np.array(v) for v in model.discriminator.trainable_variables]
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)  # SGD with lr 0 moves nothing
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute is TensorFlow's")
+def test_builds_and_trains_under_a_distribution_strategy():
+    import tensorflow as tf
+
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = kerasgen.DCGAN(**TINY)
+        model.compile()
+    logs = fit_one_batch(model, batch())
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_jax_path_trains_with_tensorflow_unimportable(tmp_path):
+    """The zoo's GPU machines have no TensorFlow: block it and train."""
+    script = textwrap.dedent("""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "tensorflow" or name.startswith("tensorflow."):
+                    raise ImportError("tensorflow is blocked in this test")
+        sys.meta_path.insert(0, Block())
+        import numpy as np, keras, kerasgen
+        model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
+                               discriminator_filters=4)
+        model.compile()
+        x = np.zeros((8, 8, 8, 1), "float32")
+        model.fit(x, batch_size=8, epochs=1, verbose=0)
+        model.save(sys.argv[1])
+        keras.saving.load_model(sys.argv[1]).sample(2, seed=0)
+        assert "tensorflow" not in sys.modules
+        print("ok")
+    """)
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "m.keras")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
