@@ -48,7 +48,12 @@ class UpdateStep:
     Example:
 
     ```python
-    UpdateStep("discriminator", model.discriminator_loss, ("discriminator",))
+    import kerasgen
+    model = kerasgen.DCGAN(image_size=8, generator_filters=4,
+                           discriminator_filters=4)
+    step = UpdateStep("discriminator", model.discriminator_step_loss,
+                      networks=("discriminator",))
+    len(model.step_variables(step))  # the discriminator's trainable variables
     ```
     """
 

@@ -1,0 +1,55 @@
+"""Every fenced `python` example in kerasgen's docstrings runs, offline.
+
+An example is executed in its module's namespace, so it can use the names
+the module defines, as a reader of that module would.
+"""
+
+import importlib
+import inspect
+import pkgutil
+import re
+
+import pytest
+
+import kerasgen
+
+FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _modules():
+    names = ["kerasgen"]
+    for info in pkgutil.walk_packages(kerasgen.__path__, prefix="kerasgen."):
+        names.append(info.name)
+    return names
+
+
+def _examples():
+    for module_name in _modules():
+        module = importlib.import_module(module_name)
+        objects = [("", module)]
+        for name, obj in vars(module).items():
+            if getattr(obj, "__module__", None) != module_name:
+                continue
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                objects.append((name, obj))
+                if inspect.isclass(obj):
+                    for attr, member in vars(obj).items():
+                        if inspect.isfunction(member):
+                            objects.append((f"{name}.{attr}", member))
+        for name, obj in objects:
+            doc = inspect.getdoc(obj) or ""
+            for i, code in enumerate(FENCE.findall(doc)):
+                yield pytest.param(module, code, id=f"{module_name}:{name}:{i}")
+
+
+EXAMPLES = list(_examples())
+
+
+def test_examples_were_found():
+    assert len(EXAMPLES) >= 10
+
+
+@pytest.mark.parametrize("module, code", EXAMPLES)
+def test_docstring_example_runs(module, code):
+    namespace = dict(vars(module))
+    exec(compile(code, f"<example in {module.__name__}>", "exec"), namespace)
