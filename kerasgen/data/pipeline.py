@@ -19,7 +19,9 @@ def make_batches(
     `(images, labels)` with int32 labels of shape `(batch_size,)` when
     `with_labels=True`. Incomplete batches are dropped, so every batch has
     the same static shape. The same `seed` gives the same order; each epoch
-    is a new permutation of all images.
+    is a new permutation of all images. The batches are already shuffled, so
+    call `fit(..., shuffle=False)`: Keras warns that it ignores `shuffle=True`
+    for these inputs.
 
     Args:
         data: an `ImageData`, e.g. from `load_images()`.
@@ -75,9 +77,10 @@ def make_batches(
         )
     if with_labels and data.labels is None:
         raise ValueError(
-            f"with_labels=True, but the data from {data.source or 'this source'}"
-            f" has no labels (use class subfolders, an IDX labels file or a "
-            f"`labels` array). Received: with_labels={with_labels}"
+            f"with_labels=True, but the data from "
+            f"{data.source or 'this source'} has no labels (use class "
+            f"subfolders, an IDX labels file or a `labels` array). "
+            f"Received: with_labels={with_labels}"
         )
     if backend is None:
         import keras

@@ -11,6 +11,7 @@ import contextlib
 import difflib
 import gzip
 import io
+import itertools
 import logging
 import os
 import re
@@ -173,7 +174,7 @@ def _load_path(source, **options):
     )
 
 
-# --- argument and array helpers ---------------------------------------------
+# --- argument and array helpers ----------------------------------------------
 
 
 def _standardize_image_size(image_size):
@@ -248,9 +249,12 @@ def _to_uint8_images(array, name):
     array = np.asarray(array)
     if array.ndim == 3:
         array = array[..., None]
-    elif array.ndim == 4 and array.shape[-1] not in (1, 2, 3, 4):
-        if array.shape[1] in (1, 3, 4):  # channels first.
-            array = array.transpose(0, 2, 3, 1)
+    elif (
+        array.ndim == 4
+        and array.shape[-1] not in (1, 3)
+        and array.shape[1] in (1, 3)
+    ):  # (N, C, H, W): channels first.
+        array = array.transpose(0, 2, 3, 1)
     if array.ndim != 4 or array.shape[-1] not in (1, 2, 3, 4):
         raise ValueError(
             f"The images in {name} must have shape (N, H, W), (N, H, W, C) or "
@@ -336,7 +340,7 @@ def _ignore_split(source, split):
         )
 
 
-# --- the built-in digits ------------------------------------------------------
+# --- the built-in digits -----------------------------------------------------
 
 
 def _load_digits(**options):
@@ -356,7 +360,7 @@ def _load_digits(**options):
     )
 
 
-# --- MNIST IDX files ----------------------------------------------------------
+# --- MNIST IDX files ---------------------------------------------------------
 
 
 def _read_idx(path):
@@ -446,12 +450,13 @@ def _load_idx_file(path, **options):
     labels, class_names = None, None
     labels_path = _labels_file_for(path)
     if labels_path is not None:
-        labels = _to_int_labels(_read_idx(labels_path), len(images), labels_path)
+        labels = _read_idx(labels_path)
+        labels = _to_int_labels(labels, len(images), labels_path)
         class_names = [str(i) for i in range(int(labels.max()) + 1)]
     return _finish_arrays(images, labels, class_names, path, options)
 
 
-# --- .npz arrays --------------------------------------------------------------
+# --- .npz arrays -------------------------------------------------------------
 
 
 def _load_npz(path, **options):
@@ -497,7 +502,7 @@ def _load_npz(path, **options):
     return _finish_arrays(images, labels, class_names, path, options)
 
 
-# --- image files and folders --------------------------------------------------
+# --- image files and folders -------------------------------------------------
 
 
 def _read_image_file(path, image_size, channels):
@@ -582,7 +587,8 @@ def _resolve_split(folder, split):
     # Unpaired layout: split="train" reads trainA/ and trainB/ as two classes.
     domains = [
         name for name in split_folders
-        if len(name) == len(split) + 1 and name.lower().startswith(split.lower())
+        if len(name) == len(split) + 1
+        and name.lower().startswith(split.lower())
     ]
     if domains:
         return folder, domains
@@ -711,7 +717,7 @@ def _load_single_image(path, **options):
     return ImageData(images=array[None], source=path)
 
 
-# --- tensorflow-datasets ------------------------------------------------------
+# --- tensorflow-datasets -----------------------------------------------------
 
 
 def _load_tfds(source, **options):
@@ -763,7 +769,7 @@ def _load_tfds(source, **options):
                 logger.info("%s", captured.getvalue().strip())
 
     info = builder.info
-    if re.split(r"[\[+]", split)[0] not in info.splits:
+    if info.splits and re.split(r"[\[+]", split)[0] not in info.splits:
         raise ValueError(
             f"The tensorflow-datasets dataset {name!r} has the splits "
             f"{', '.join(sorted(info.splits))}, not {split!r}. "
@@ -788,11 +794,13 @@ def _load_tfds(source, **options):
     max_images = options["max_images"]
     split_spec = split if max_images is None else f"{split}[:{max_images}]"
     images, labels = [], []
-    for example in tfds.as_numpy(builder.as_dataset(split=split_spec)):
+    examples = tfds.as_numpy(builder.as_dataset(split=split_spec))
+    for example in itertools.islice(examples, max_images):
         image = _to_uint8_images(example[image_key][None], source)
-        images.append(
-            _convert_array(image, options["image_size"], options["channels"])[0]
+        image = _convert_array(
+            image, options["image_size"], options["channels"]
         )
+        images.append(image[0])
         if label_key is not None:
             labels.append(example[label_key])
     if not images:
