@@ -1,0 +1,51 @@
+# kerasgen developer targets.
+#
+#   make demo   train a small DCGAN on the built-in digits (offline) and say
+#               where its sample grid and checkpoint are
+#   make test   run the whole test suite on TensorFlow, then on JAX
+#   make clean  remove build outputs and the demo run (keeps .venv)
+#
+# Both set up .venv first (python3 -m venv, then `pip install -e .` with the
+# extras they need). That step runs again only when setup.cfg or
+# pyproject.toml changed since the last install (a stamp file per set of
+# extras inside .venv), so a second `make test` starts straight away.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Workers per backend run. On 2 cores, 2 workers pay TensorFlow's start-up
+# twice but overlap the subprocess-heavy CLI tests; see README, "Tests".
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+DEMO_STEPS ?= 500
+DEMO_NAME ?= demo
+
+.PHONY: demo test test-tensorflow test-jax venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per set of extras; rebuilt when the packaging files change.
+$(VENV)/.installed-%: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[$*]"
+	touch $@
+
+venv: $(VENV)/.installed-jax,test
+
+demo: $(VENV)/.installed-jax
+	$(BIN)/kerasgen train dcgan --name $(DEMO_NAME) --steps $(DEMO_STEPS) --overwrite
+	@echo
+	@echo "Sample grids: runs/$(DEMO_NAME)/samples/ (the last one is the newest)"
+	@echo "Checkpoint:   runs/$(DEMO_NAME)/checkpoint.keras"
+	@echo "More samples: $(BIN)/kerasgen sample runs/$(DEMO_NAME) --n 64 --out demo.png"
+
+test: test-tensorflow test-jax
+
+test-tensorflow: $(VENV)/.installed-jax,test
+	KERAS_BACKEND=tensorflow $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests
+
+test-jax: $(VENV)/.installed-jax,test
+	KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache runs/$(DEMO_NAME)
