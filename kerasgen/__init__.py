@@ -19,6 +19,29 @@ model.sample(4, seed=0).shape  # (4, 8, 8, 1)
 
 __version__ = "0.1.0"
 
+import importlib.util as _importlib_util
+import os as _os
+import sys as _sys
+
+
+
+def _importable(name):
+    try:
+        return _importlib_util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# Keras defaults to TensorFlow. On a machine with JAX and no TensorFlow (the
+# GPU machines the zoo trains on), pick JAX rather than fail at import.
+if (
+    "keras" not in _sys.modules
+    and "KERAS_BACKEND" not in _os.environ
+    and not _importable("tensorflow")
+    and _importable("jax")
+):
+    _os.environ["KERAS_BACKEND"] = "jax"
+
 from kerasgen import families
 from kerasgen.gan import DCGAN
 from kerasgen.gan import GAN

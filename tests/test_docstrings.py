@@ -17,9 +17,14 @@ FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
 def _modules():
-    names = ["kerasgen"]
-    for info in pkgutil.walk_packages(kerasgen.__path__, prefix="kerasgen."):
-        names.append(info.name)
+    # kerasgen and the folders mapped into it (cli/, zoo/, export/).
+    names = []
+    for package in ("kerasgen", "kerasgen.cli", "kerasgen.zoo", "kerasgen.export"):
+        module = importlib.import_module(package)
+        names.append(package)
+        for info in pkgutil.walk_packages(module.__path__, prefix=package + "."):
+            if info.name not in names:
+                names.append(info.name)
     return names
 
 

@@ -133,7 +133,9 @@ def test_builds_and_trains_under_a_distribution_strategy():
 
 
 def test_jax_path_trains_with_tensorflow_unimportable(tmp_path):
-    """The zoo's GPU machines have no TensorFlow: block it and train."""
+    """The zoo's GPU machines have no TensorFlow: block it and train.
+
+    KERAS_BACKEND is left unset: kerasgen must pick JAX by itself there."""
     script = textwrap.dedent("""
         import sys, importlib.abc
         class Block(importlib.abc.MetaPathFinder):
@@ -141,7 +143,8 @@ def test_jax_path_trains_with_tensorflow_unimportable(tmp_path):
                 if name == "tensorflow" or name.startswith("tensorflow."):
                     raise ImportError("tensorflow is blocked in this test")
         sys.meta_path.insert(0, Block())
-        import numpy as np, keras, kerasgen
+        import kerasgen  # before keras: it picks the backend
+        import numpy as np, keras
         model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
                                discriminator_filters=4)
         model.compile()
@@ -150,9 +153,10 @@ def test_jax_path_trains_with_tensorflow_unimportable(tmp_path):
         model.save(sys.argv[1])
         keras.saving.load_model(sys.argv[1]).sample(2, seed=0)
         assert "tensorflow" not in sys.modules
+        assert keras.backend.backend() == "jax"
         print("ok")
     """)
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "m.keras")],
         env=env, capture_output=True, text=True, timeout=300,

@@ -8,7 +8,7 @@ import numpy as np
 from kerasgen.utils.io import atomic_write
 
 
-def make_grid(images, nrow=None, padding=2, pad_value=0):
+def make_grid(images, nrow=None, padding=2, pad_value=128):
     """Tiles a batch of images into one `uint8` picture.
 
     Args:
@@ -20,7 +20,9 @@ def make_grid(images, nrow=None, padding=2, pad_value=0):
             grid.
         padding: int. Pixels between images and around the border.
             Defaults to `2`.
-        pad_value: int. The `uint8` value of the padding. Defaults to `0`.
+        pad_value: int. The `uint8` value of the padding. Defaults to `128`
+            (mid grey, which separates tiles with a black background, such
+            as digits, as well as tiles with a white one).
 
     Returns:
         A `uint8` array of shape `(rows * (H + padding) + padding,

@@ -37,8 +37,12 @@ def atomic_write(path, *, directory=False):
     Example:
 
     ```python
-    with atomic_write("runs/x/checkpoint.keras") as tmp:
-        model.save(tmp)
+    import os, tempfile
+    path = os.path.join(tempfile.mkdtemp(), "losses.csv")
+    with atomic_write(path) as tmp:  # e.g. `model.save(tmp)` for a .keras file
+        with open(tmp, "w") as f:
+            f.write("step,loss")
+    open(path).read()  # "step,loss"
     ```
     """
     path = os.path.abspath(os.fspath(path))
