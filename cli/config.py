@@ -1,0 +1,214 @@
+"""Model configuration from the command line: `--set key=value` against a family's signature.
+
+The defaults of a family live in one place, its constructor's signature
+(which also feeds `get_config`). `--set` may only name a parameter of that
+signature, and its value is parsed by the type of the default: an `int`
+default takes an integer, a tuple default takes `64,128` or `(64, 128)`, a
+`None` default takes any Python literal (or a bare word, as a string).
+
+Nothing here imports keras.
+"""
+
+import ast
+import difflib
+import inspect
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+_NONE = ("none", "null")
+
+
+def constructor_defaults(cls):
+    """`{name: default}` of the constructor parameters that `--set` may change.
+
+    `self`, `*args` and `**kwargs` are left out. A parameter without a
+    default maps to `inspect.Parameter.empty` (it must be `--set`).
+    """
+    signature = inspect.signature(cls.__init__)
+    defaults = {}
+    for name, parameter in signature.parameters.items():
+        if name == "self" or parameter.kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+        ):
+            continue
+        defaults[name] = parameter.default
+    return defaults
+
+
+def parse_assignments(assignments, defaults, family):
+    """Parses `--set key=value` strings against a family's defaults.
+
+    Args:
+        assignments: iterable of str, each `key=value`. Dashes in the key
+            are read as underscores (`latent-dim` is `latent_dim`).
+        defaults: dict from `constructor_defaults`.
+        family: str. The family's name, for messages.
+
+    Returns:
+        A dict of key to parsed value, in the order given (a key given twice
+        keeps the last value).
+
+    Raises:
+        ValueError: an assignment without `=`, a key the family does not
+            have (the message lists the valid keys and close matches), or a
+            value that does not parse as the default's type.
+    """
+    values = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ValueError(
+                "`--set` takes key=value, e.g. `--set latent_dim=64`. "
+                f"Received: --set {assignment!r}"
+            )
+        if key not in defaults:
+            close = difflib.get_close_matches(key, list(defaults), n=3)
+            hint = f" Did you mean: {', '.join(close)}?" if close else ""
+            raise ValueError(
+                f"Family '{family}' has no parameter {key!r}.{hint} "
+                f"Valid keys: {', '.join(defaults)}. Received: --set {assignment}"
+            )
+        values[key] = parse_value(key, raw.strip(), defaults[key])
+    return values
+
+
+def parse_value(key, raw, default):
+    """Parses one `--set` value by the type of the parameter's default."""
+    try:
+        return _parse_like(raw, default)
+    except (ValueError, SyntaxError, TypeError) as error:
+        expected = _describe(default)
+        reason = f" ({error})" if isinstance(error, TypeError) else ""
+        raise ValueError(
+            f"Cannot read the value of {key!r} as {expected}{reason} "
+            f"(its default is {default!r}). Received: --set {key}={raw}"
+        ) from None
+
+
+def _parse_like(raw, default):
+    if default is inspect.Parameter.empty or default is None:
+        return _parse_literal(raw)
+    if isinstance(default, bool):
+        return _parse_bool(raw)
+    if isinstance(default, int):
+        if raw.lower() in _NONE:
+            return None
+        return int(raw)
+    if isinstance(default, float):
+        if raw.lower() in _NONE:
+            return None
+        return float(raw)
+    if isinstance(default, str):
+        return raw
+    if isinstance(default, (tuple, list)):
+        return _parse_sequence(raw, default)
+    value = ast.literal_eval(raw)
+    if not isinstance(value, type(default)):
+        raise TypeError(f"got {type(value).__name__}")
+    return value
+
+
+def _parse_bool(raw):
+    lowered = raw.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("not a boolean")
+
+
+def _parse_literal(raw):
+    """Any Python literal; `none`/`null`, `true`/`false`; else the string."""
+    lowered = raw.lower()
+    if lowered in _NONE:
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def _parse_sequence(raw, default):
+    if raw.lower() in _NONE:
+        return None
+    text = raw.strip()
+    if text[:1] in "([":
+        items = ast.literal_eval(text)
+        if not isinstance(items, (tuple, list)):
+            raise ValueError("not a sequence")
+        items = list(items)
+    else:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if default:
+            items = [_parse_like(item, default[0]) for item in items]
+        else:
+            items = [_parse_literal(item) for item in items]
+    if default:
+        items = [
+            _parse_like(str(item), default[0]) if not isinstance(item, type(default[0])) else item
+            for item in items
+        ]
+    return type(default)(items)
+
+
+def _describe(default):
+    if default is inspect.Parameter.empty or default is None:
+        return "a Python literal"
+    if isinstance(default, bool):
+        return "a boolean (true/false)"
+    if isinstance(default, (tuple, list)):
+        inner = _describe(default[0]) if default else "values"
+        return f"a comma-separated list of {inner.removeprefix('a ').removeprefix('an ')}s"
+    article = "an" if type(default).__name__[0] in "aeiou" else "a"
+    return f"{article} {type(default).__name__}"
+
+
+def format_config(title, values, defaults, *, width=24):
+    """Lines `key  value  [default: x]` with non-default values marked, as
+    junyanz's `print_options` does.
+
+    Args:
+        title: str. The heading line.
+        values: dict of the resolved values.
+        defaults: dict of the defaults (keys missing here are not marked).
+
+    Returns:
+        A list of str.
+    """
+    lines = [title]
+    for key, value in values.items():
+        default = defaults.get(key, inspect.Parameter.empty)
+        changed = default is not inspect.Parameter.empty and not same_value(value, default)
+        mark = f"  [default: {_show(default)}]" if changed else ""
+        prefix = "* " if changed else "  "
+        lines.append(f"  {prefix}{key:<{width}} {_show(value)}{mark}")
+    return lines
+
+
+def changed_keys(values, defaults):
+    """The keys whose value differs from its default."""
+    return [
+        key
+        for key, value in values.items()
+        if key in defaults and not same_value(value, defaults[key])
+    ]
+
+
+def same_value(a, b):
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return a == b
+
+
+def _show(value):
+    if value is inspect.Parameter.empty:
+        return "(required)"
+    if isinstance(value, str):
+        return value
+    return repr(value)

@@ -1,0 +1,510 @@
+"""Tests of the `kerasgen` command line (cli/, installed as kerasgen.cli).
+
+Most tests call the click group in-process with `CliRunner`, on whichever
+backend `KERAS_BACKEND` selects for the test run. The interruption test and
+the `--backend` test start real processes. Every run is a tiny DCGAN on the
+built-in digits resized to 8x8, a few steps long.
+"""
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import keras
+
+from kerasgen.cli import config as config_lib
+from kerasgen.cli.main import cli
+from kerasgen.cli.train import epoch_segments
+from kerasgen.utils.images import make_grid
+from kerasgen.utils.images import save_grid
+from kerasgen.utils.io import atomic_write
+
+# A DCGAN small enough to take a step in milliseconds.
+TINY = [
+    "--set", "image_size=8",
+    "--set", "latent_dim=8",
+    "--set", "generator_filters=8",
+    "--set", "discriminator_filters=8",
+    "--batch-size", "16",
+    "--num-samples", "4",
+    "--no-tensorboard",
+]
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result
+
+
+def train_tiny(out, *extra):
+    return invoke("train", "dcgan", "--out", out, *TINY, *extra)
+
+
+def read_losses(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def assert_one_line_error(result, code=None):
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1, result.stderr
+    # Nothing but that line (and possibly log lines before it) on stderr.
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+
+
+def assert_single_steps(rows, last_step):
+    assert rows[0][0] == "step"
+    assert [r[0] for r in rows].count("step") == 1, "header written twice"
+    steps = [int(r[0]) for r in rows[1:]]
+    assert steps == list(range(1, last_step + 1))
+    for row in rows[1:]:
+        assert all(np.isfinite(float(v)) for v in row[1:])
+
+
+# --- families ---------------------------------------------------------------------
+
+
+def test_families_lists_every_family_with_its_description():
+    from kerasgen.families import FAMILIES
+
+    result = invoke("families")
+    assert result.exit_code == 0, result.output
+    for name, cls in FAMILIES.items():
+        line = next(l for l in result.stdout.splitlines() if l.split()[0] == name)
+        assert cls.description in line
+
+
+def test_help_lists_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("families", "train", "sample"):
+        assert command in result.stdout
+
+
+# --- train ------------------------------------------------------------------------
+
+
+def test_train_writes_a_run_folder(tmp_path):
+    out = tmp_path / "run"
+    result = train_tiny(out, "--steps", 4, "--checkpoint-every", 2,
+                        "--sample-every", 2)
+    assert result.exit_code == 0, result.output + result.stderr
+
+    # The resolved config, non-defaults marked, saved beside the run.
+    assert re.search(r"\* latent_dim\s+8\s+\[default: 100\]", result.stdout)
+    assert re.search(r"^\s+channels\s+1$", result.stdout, re.M)
+    config = json.loads((out / "config.json").read_text())
+    assert config["family"] == "dcgan"
+    assert config["model"]["latent_dim"] == 8
+    assert "latent_dim" in config["model_changed"]
+    assert config["train"]["batch_size"] == 16
+    assert config["backend"] == keras.backend.backend()
+
+    assert sorted(os.listdir(out / "samples")) == ["step_000002.png", "step_000004.png"]
+    from PIL import Image
+
+    grid = Image.open(out / "samples" / "step_000004.png")
+    assert grid.size == (2 + 2 * 10, 2 + 2 * 10)  # 4 samples of 8x8, 2x2 grid
+    assert_single_steps(read_losses(out / "losses.csv"), 4)
+    assert read_losses(out / "losses.csv")[0] == ["step", "d_loss", "g_loss"]
+
+    model = keras.saving.load_model(out / "checkpoint.keras")
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4
+    assert "checkpoint.keras (step 4)" in result.stdout
+
+
+def test_resume_continues_the_step_count_and_the_loss_log(tmp_path):
+    out = tmp_path / "run"
+    first = train_tiny(out, "--steps", 2, "--checkpoint-every", 2, "--seed", 3)
+    assert first.exit_code == 0, first.output + first.stderr
+    # Options not given again (batch size, seed, intervals) come from config.json.
+    second = invoke("train", "dcgan", "--out", out, "--resume", "--steps", 5)
+    assert second.exit_code == 0, second.output + second.stderr
+    assert "at step 2" in second.stdout
+    assert "steps done: 2 of 5" in second.stdout
+    assert_single_steps(read_losses(out / "losses.csv"), 5)
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["batch_size"] == 16
+    assert config["train"]["seed"] == 3
+    model = keras.saving.load_model(out / "checkpoint.keras")
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 5
+
+    # Already there: nothing to do, and nothing breaks.
+    third = invoke("train", "dcgan", "--out", out, "--resume", "--steps", 5)
+    assert third.exit_code == 0
+    assert "nothing to train" in third.stdout
+
+
+def test_resume_refuses_a_different_model(tmp_path):
+    out = tmp_path / "run"
+    assert train_tiny(out, "--steps", 1).exit_code == 0
+    result = invoke("train", "dcgan", "--out", out, "--resume", "--steps", 2,
+                    "--set", "latent_dim=16")
+    assert_one_line_error(result, code=2)
+    assert "latent_dim" in result.stderr
+
+
+def test_overwrite_starts_the_run_again(tmp_path):
+    out = tmp_path / "run"
+    assert train_tiny(out, "--steps", 3).exit_code == 0
+    result = train_tiny(out, "--steps", 1, "--overwrite")
+    assert result.exit_code == 0, result.stderr
+    assert_single_steps(read_losses(out / "losses.csv"), 1)
+
+
+def test_epochs_count_passes_over_the_data(tmp_path):
+    out = tmp_path / "run"
+    data = tmp_path / "tiny.npz"
+    np.savez(data, images=np.random.default_rng(0).integers(0, 255, (40, 8, 8, 1), dtype=np.uint8))
+    result = train_tiny(out, "--data", data, "--epochs", 2)
+    assert result.exit_code == 0, result.stderr
+    # 40 images // batch 16 = 2 steps per pass.
+    assert_single_steps(read_losses(out / "losses.csv"), 4)
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="TensorBoard logging is exercised on the TensorFlow run",
+)
+def test_tensorboard_logs_scalars_and_images(tmp_path):
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "run"
+    args = [a for a in TINY if a != "--no-tensorboard"]
+    result = invoke("train", "dcgan", "--out", out, *args, "--steps", 2,
+                    "--sample-every", 2)
+    assert result.exit_code == 0, result.stderr
+    events = list((out / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 100
+
+
+def test_sample_writes_a_grid_from_a_run_folder_or_a_file(tmp_path):
+    out = tmp_path / "run"
+    assert train_tiny(out, "--steps", 1).exit_code == 0
+    for source in (out, out / "checkpoint.keras"):
+        png = tmp_path / "grid.png"
+        result = invoke("sample", source, "--n", 6, "--out", png, "--seed", 1,
+                        "--nrow", 3)
+        assert result.exit_code == 0, result.stderr
+        from PIL import Image
+
+        assert Image.open(png).size == (2 + 3 * 10, 2 + 2 * 10)
+    again = tmp_path / "again.png"
+    invoke("sample", out, "--n", 6, "--out", again, "--seed", 1, "--nrow", 3)
+    assert again.read_bytes() == png.read_bytes()  # same seed, same grid
+
+
+# --- user mistakes: one line, non-zero exit, no traceback ------------------------------
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    out = tmp_path / "done"
+    assert train_tiny(out, "--steps", 1).exit_code == 0
+    return out
+
+
+@pytest.mark.parametrize(
+    "args, code, fragment",
+    [
+        (["train", "dcgam"], 2, "Did you mean: dcgan"),
+        (["train", "dcgan", *TINY, "--set", "latent_dimm=3"], 2, "Valid keys:"),
+        (["train", "dcgan", *TINY, "--set", "latent_dim=many"], 2, "as an int"),
+        (["train", "dcgan", *TINY, "--set", "latent_dim"], 2, "key=value"),
+        (["train", "dcgan", *TINY, "--set", "loss=nope"], 1, "loss"),
+        (["train", "dcgan", *TINY, "--data", "/no/such/folder"], 1, "/no/such/folder"),
+        (["train", "dcgan", *TINY, "--resume"], 2, "Nothing to resume"),
+        (["train", "dcgan", *TINY, "--steps", 2, "--epochs", 1], 2, "--steps or --epochs"),
+        (["train", "dcgan", *TINY, "--batch-size", 100000], 2, "--batch-size"),
+        (["train", "gan", *TINY, "--beta1", 0.9, "--lr", 0.1, "--set", "learning_rate=1"],
+         2, "both set"),
+        (["sample", "/no/such/run.keras"], 2, "No such checkpoint"),
+    ],
+)
+def test_user_mistakes_end_in_one_error_line(tmp_path, args, code, fragment):
+    result = invoke(*args, "--out", tmp_path / "out") if args[0] == "train" else invoke(*args)
+    assert_one_line_error(result, code=code)
+    assert fragment in result.stderr
+
+
+def test_existing_run_needs_resume_or_overwrite(finished_run):
+    result = train_tiny(finished_run, "--steps", 2)
+    assert_one_line_error(result, code=2)
+    assert "--resume" in result.stderr and "--overwrite" in result.stderr
+
+
+def test_resume_with_the_wrong_family(finished_run):
+    result = invoke("train", "vae", "--out", finished_run, "--resume")
+    assert_one_line_error(result, code=2)
+    assert "dcgan" in result.stderr
+
+
+def test_sample_of_a_folder_without_checkpoint(tmp_path):
+    result = invoke("sample", tmp_path)
+    assert_one_line_error(result, code=2)
+    assert "checkpoint.keras" in result.stderr
+
+
+def test_sample_of_a_corrupt_checkpoint(tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip file")
+    result = invoke("sample", bad, "--out", tmp_path / "x.png")
+    assert_one_line_error(result, code=1)
+    assert "bad.keras" in result.stderr
+
+
+def test_debug_shows_the_original_error():
+    result = invoke("--debug", "train", "dcgan", "--set", "nope=1")
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ValueError)
+    result = invoke("train", "dcgan", "--set", "nope=1", "--debug")
+    assert isinstance(result.exception, ValueError)
+
+
+# --- a real interrupted run -----------------------------------------------------------
+
+
+def _cli_process(args, cwd, **kwargs):
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(
+        [sys.executable, "-m", "kerasgen.cli", *map(str, args)],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, **kwargs,
+    )
+
+
+def _rows(path):
+    try:
+        return len(read_losses(path)) - 1
+    except (OSError, IndexError):
+        return 0
+
+
+def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    losses = out / "losses.csv"
+    process = _cli_process(
+        ["train", "dcgan", "--out", out, *TINY, "--steps", 100000,
+         "--checkpoint-every", 3, "--sample-every", 100000],
+        cwd=tmp_path,
+    )
+    try:
+        # Kill it (SIGKILL: no cleanup at all) once a checkpoint exists and the
+        # loss log has gone past it.
+        deadline = time.monotonic() + 240
+        while not ((out / "checkpoint.keras").exists() and _rows(losses) >= 5):
+            if process.poll() is not None:
+                pytest.fail(f"training ended early:\n{process.stdout.read()}")
+            if time.monotonic() > deadline:
+                pytest.fail("no checkpoint after 240 s")
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    rows_at_kill = _rows(losses)
+    assert rows_at_kill >= 5
+
+    target = rows_at_kill + 2
+    resumed = _cli_process(
+        ["train", "dcgan", "--out", out, "--resume", "--steps", target], cwd=tmp_path
+    )
+    output, _ = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, output
+    step = int(re.search(r"Resumed .* at step (\d+)", output).group(1))
+    # It went on from a checkpoint of the killed run, not from zero.
+    assert step > 0 and step % 3 == 0 and step <= rows_at_kill
+    assert f"steps done: {step} of {target}" in output
+    # Rows the killed run wrote after that checkpoint were dropped, then
+    # written again: every step once, one header.
+    assert_single_steps(read_losses(losses), target)
+    model = keras.saving.load_model(out / "checkpoint.keras")
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == target
+
+
+def test_backend_option_switches_the_backend(tmp_path):
+    pytest.importorskip("jax")
+    pytest.importorskip("tensorflow")
+    other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    process = _cli_process(
+        ["train", "dcgan", "--backend", other, "--out", tmp_path / "run", *TINY,
+         "--steps", 1],
+        cwd=tmp_path,
+    )
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode == 0, output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["backend"] == other
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="the JAX path, run on the JAX test run"
+)
+def test_jax_training_runs_with_tensorflow_unimportable(tmp_path):
+    # DESIGN.md: the zoo's GPU machines have JAX and no TensorFlow. The run
+    # must train, checkpoint and skip TensorBoard without importing it.
+    script = textwrap.dedent("""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "tensorflow":
+                    raise ImportError("tensorflow is blocked in this test")
+        sys.meta_path.insert(0, Block())
+        from kerasgen.cli.main import main
+        try:
+            main(sys.argv[1:])
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        assert "tensorflow" not in sys.modules
+        print("ok")
+    """)
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "train", "dcgan", "--out", str(out),
+         *[a for a in TINY if a != "--no-tensorboard"], "--steps", "2"],
+        env=dict(os.environ, KERAS_BACKEND="jax"), cwd=tmp_path,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
+    assert (out / "checkpoint.keras").exists()
+    assert not (out / "tensorboard").exists()
+
+
+# --- --set parsing ----------------------------------------------------------------------
+
+
+class _Family:
+    def __init__(self, size=28, rate=0.5, flag=False, name="x", widths=(8, 16),
+                 maybe=None, *args, **kwargs):
+        pass
+
+
+@pytest.mark.parametrize(
+    "assignment, expected",
+    [
+        ("size=64", {"size": 64}),
+        ("rate=1e-3", {"rate": 1e-3}),
+        ("rate=2", {"rate": 2.0}),
+        ("flag=yes", {"flag": True}),
+        ("flag=False", {"flag": False}),
+        ("name=hinge", {"name": "hinge"}),
+        ("widths=32,64,128", {"widths": (32, 64, 128)}),
+        ("widths=(4, 5)", {"widths": (4, 5)}),
+        ("maybe=0.25", {"maybe": 0.25}),
+        ("maybe=none", {"maybe": None}),
+        ("maybe=[1, 2]", {"maybe": [1, 2]}),
+        ("maybe=word", {"maybe": "word"}),
+        ("size=none", {"size": None}),
+    ],
+)
+def test_set_values_parse_by_the_type_of_the_default(assignment, expected):
+    defaults = config_lib.constructor_defaults(_Family)
+    assert "args" not in defaults and "kwargs" not in defaults
+    assert config_lib.parse_assignments([assignment], defaults, "f") == expected
+
+
+@pytest.mark.parametrize(
+    "assignment, fragment",
+    [
+        ("size=1.5", "as an int"),
+        ("flag=maybe", "as a boolean"),
+        ("widths=a,b", "list of ints"),
+        ("sise=3", "Did you mean: size"),
+        ("=3", "key=value"),
+    ],
+)
+def test_set_rejects_what_does_not_parse(assignment, fragment):
+    defaults = config_lib.constructor_defaults(_Family)
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        config_lib.parse_assignments([assignment], defaults, "f")
+
+
+def test_dashes_in_set_keys_read_as_underscores():
+    defaults = {"latent_dim": 100}
+    assert config_lib.parse_assignments(["latent-dim=3"], defaults, "f") == {
+        "latent_dim": 3
+    }
+
+
+@pytest.mark.parametrize(
+    "done, total, interval, expected",
+    [
+        (0, 10, 5, [(0, 10, 5)]),
+        (0, 12, 5, [(0, 10, 5), (10, 12, 2)]),
+        (6, 25, 10, [(6, 10, 4), (10, 20, 10), (20, 25, 5)]),
+        (6, 8, 10, [(6, 8, 2)]),
+        (0, 3, 3, [(0, 3, 3)]),
+    ],
+)
+def test_epoch_segments_cover_exactly_the_steps_left(done, total, interval, expected):
+    segments = epoch_segments(done, total, interval)
+    assert segments == expected
+    assert sum(stop - start for start, stop, _ in segments) == total - done
+
+
+# --- the files a run writes: grids and atomic writes -------------------------------------
+
+
+def test_make_grid_tiles_and_scales():
+    images = np.stack([np.full((2, 3, 1), v, "float32") for v in (-1.0, 0.0, 1.0)])
+    grid = make_grid(images, nrow=2, padding=1)
+    assert grid.dtype == np.uint8 and grid.shape == (1 + 2 * 3, 1 + 2 * 4, 1)
+    assert grid[1, 1, 0] == 0 and grid[1, 5, 0] == 128 and grid[4, 1, 0] == 255
+    assert grid[0, 0, 0] == 128  # padding
+    assert make_grid(images, nrow=2, padding=1, pad_value=7)[0, 0, 0] == 7
+    assert make_grid(np.zeros((5, 4, 4, 3))).shape == (2 + 2 * 6, 2 + 3 * 6, 3)
+    with pytest.raises(ValueError, match="C 1 or 3"):
+        make_grid(np.zeros((2, 4, 4, 2)))
+
+
+def test_save_grid_writes_a_png_and_no_temporary_file(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "a" / "grid.png"
+    save_grid(np.zeros((4, 8, 8, 3)), path)
+    assert Image.open(path).mode == "RGB"
+    assert os.listdir(path.parent) == ["grid.png"]
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "checkpoint.keras"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as tmp:
+            assert tmp.endswith(".keras") and os.path.dirname(tmp) == str(tmp_path)
+            with open(tmp, "w") as f:
+                f.write("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["checkpoint.keras"]
+    with atomic_write(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write("new")
+    assert path.read_text() == "new"
+
+
+def test_atomic_write_replaces_a_folder(tmp_path):
+    path = tmp_path / "saved_model"
+    path.mkdir()
+    (path / "old.txt").write_text("old")
+    with atomic_write(path, directory=True) as tmp:
+        with open(os.path.join(tmp, "new.txt"), "w") as f:
+            f.write("new")
+    assert os.listdir(path) == ["new.txt"]
+    assert os.listdir(tmp_path) == ["saved_model"]
