@@ -22,17 +22,26 @@ def constructor_defaults(cls):
     """`{name: default}` of the constructor parameters that `--set` may change.
 
     `self`, `*args` and `**kwargs` are left out. A parameter without a
-    default maps to `inspect.Parameter.empty` (it must be `--set`).
+    default maps to `inspect.Parameter.empty` (it must be `--set`). A
+    subclass that changes one default and passes `**kwargs` on (`DCGAN` over
+    `GAN`) gets its parent's parameters too, with its own defaults first.
     """
-    signature = inspect.signature(cls.__init__)
+    from kerasgen.training import GenerativeModel
+
     defaults = {}
-    for name, parameter in signature.parameters.items():
-        if name == "self" or parameter.kind in (
-            inspect.Parameter.VAR_POSITIONAL,
-            inspect.Parameter.VAR_KEYWORD,
-        ):
+    for klass in cls.__mro__:
+        if not (isinstance(klass, type) and issubclass(klass, GenerativeModel)):
+            break
+        if "__init__" not in vars(klass):
             continue
-        defaults[name] = parameter.default
+        passes_kwargs = False
+        for name, parameter in inspect.signature(klass.__init__).parameters.items():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                passes_kwargs = True
+            elif name != "self" and parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
+                defaults.setdefault(name, parameter.default)
+        if not passes_kwargs or klass is GenerativeModel:
+            break
     return defaults
 
 

@@ -24,7 +24,6 @@ import os as _os
 import sys as _sys
 
 
-
 def _importable(name):
     try:
         return _importlib_util.find_spec(name) is not None

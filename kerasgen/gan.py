@@ -102,8 +102,8 @@ class GAN(GenerativeModel):
         image_size: int. Height and width of the images. Defaults to 28.
         channels: int. 1 (grey) or 3 (RGB). Defaults to 1.
         latent_dim: int. Size of z. Defaults to 100.
-        architecture: `"mlp"` or `"dcgan"`. Defaults to `"mlp"` here and
-            `"dcgan"` in `DCGAN`.
+        architecture: `"mlp"` or `"dcgan"`. Defaults to `"mlp"` (and to
+            `"dcgan"` in `DCGAN`).
         generator_filters: int. DCGAN: width of the generator's last hidden
             stage; MLP: width of its first hidden layer (then x2, x4).
             Defaults to 64.
@@ -137,14 +137,13 @@ class GAN(GenerativeModel):
 
     description = "GAN (Goodfellow et al. 2014): MLP generator and discriminator."
     ema_network = "generator"
-    default_architecture = "mlp"
 
     def __init__(
         self,
         image_size=28,
         channels=1,
         latent_dim=100,
-        architecture=None,
+        architecture="mlp",
         generator_filters=64,
         discriminator_filters=64,
         loss="vanilla",
@@ -155,7 +154,6 @@ class GAN(GenerativeModel):
         **kwargs,
     ):
         super().__init__(ema_decay=ema_decay, seed=seed, **kwargs)
-        architecture = architecture or self.default_architecture
         if architecture not in ARCHITECTURES:
             raise ValueError(
                 f"Unknown architecture. Expected one of {ARCHITECTURES}. "
@@ -321,4 +319,6 @@ class DCGAN(GAN):
     """
 
     description = "DCGAN (Radford et al. 2015): convolutional GAN with BatchNorm."
-    default_architecture = "dcgan"
+
+    def __init__(self, *, architecture="dcgan", **kwargs):
+        super().__init__(architecture=architecture, **kwargs)
