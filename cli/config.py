@@ -30,8 +30,6 @@ def constructor_defaults(cls):
 
     defaults = {}
     for klass in cls.__mro__:
-        if not (isinstance(klass, type) and issubclass(klass, GenerativeModel)):
-            break
         if "__init__" not in vars(klass):
             continue
         passes_kwargs = False
@@ -40,7 +38,13 @@ def constructor_defaults(cls):
                 passes_kwargs = True
             elif name != "self" and parameter.kind is not inspect.Parameter.VAR_POSITIONAL:
                 defaults.setdefault(name, parameter.default)
-        if not passes_kwargs or klass is GenerativeModel:
+        # Stop at the first constructor that does not hand `**kwargs` to a
+        # family base (keras.Model's own arguments are not for `--set`).
+        if (
+            not passes_kwargs
+            or klass is GenerativeModel
+            or not issubclass(klass, GenerativeModel)
+        ):
             break
     return defaults
 

@@ -508,3 +508,14 @@ def test_atomic_write_replaces_a_folder(tmp_path):
             f.write("new")
     assert os.listdir(path) == ["new.txt"]
     assert os.listdir(tmp_path) == ["saved_model"]
+
+
+def test_subclass_defaults_include_the_parents_parameters():
+    import kerasgen
+    from kerasgen.cli.config import constructor_defaults
+
+    defaults = constructor_defaults(kerasgen.DCGAN)
+    assert defaults["architecture"] == "dcgan"
+    assert defaults["latent_dim"] == 100 and defaults["seed"] is None
+    assert constructor_defaults(kerasgen.GAN)["architecture"] == "mlp"
+    assert "name" not in defaults and "dtype" not in defaults
