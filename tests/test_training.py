@@ -120,16 +120,38 @@ def test_custom_optimizers_are_used():
         np.testing.assert_array_equal(a, b)  # SGD with lr 0 moves nothing
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute is TensorFlow's")
-def test_builds_and_trains_under_a_distribution_strategy():
-    import tensorflow as tf
-
-    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
-    with strategy.scope():
-        model = kerasgen.DCGAN(**TINY)
-        model.compile()
-    logs = fit_one_batch(model, batch())
-    assert all(np.isfinite(v) for v in logs.values())
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="tf.distribute is TensorFlow's; the TensorFlow run executes it")
+def test_trains_on_two_replicas_under_a_mirrored_strategy():
+    """Multi-GPU comes later; two logical CPUs stand in for two devices."""
+    script = textwrap.dedent("""
+        import numpy as np, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import keras, kerasgen
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        assert strategy.num_replicas_in_sync == 2
+        with strategy.scope():
+            model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
+                                   discriminator_filters=4, ema_decay=0.9)
+            model.compile()
+        x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+        history = model.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
+        count = lambda v: int(keras.ops.convert_to_numpy(v.value))
+        assert count(model.optimizer.iterations) == 2
+        assert [count(c.iterations) for c in model.optimizer.children] == [2, 2]
+        assert all(np.isfinite(v[-1]) for v in history.history.values())
+        # Mirrored variables stay equal on both replicas.
+        for v in model.generator.trainable_variables + model.generator_ema.weights:
+            a, b = [np.array(x) for x in v.value.values]
+            np.testing.assert_array_equal(a, b)
+        print("ok")
+    """)
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    out = subprocess.run([sys.executable, "-c", script], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().endswith("ok")
 
 
 def test_jax_path_trains_with_tensorflow_unimportable(tmp_path):
