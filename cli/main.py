@@ -223,10 +223,12 @@ def families():
               help="Seed of the latents: the same seed gives the same grid.")
 @click.option("--nrow", type=click.IntRange(min=1), default=None,
               help="Images per row (default: a square grid).")
+@click.option("--label", type=int, default=None,
+              help="Class of every sample (class-conditional models only).")
 @backend_option
 @debug_option
 @user_errors
-def sample(checkpoint, n, out, seed, nrow, backend):
+def sample(checkpoint, n, out, seed, nrow, label, backend):
     """Draw samples from a checkpoint into a PNG grid.
 
     CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras).
@@ -236,7 +238,13 @@ def sample(checkpoint, n, out, seed, nrow, backend):
     model = load_checkpoint(path)
     from kerasgen.utils.images import save_grid
 
-    images = model.sample(n, seed=seed)
+    if label is None:
+        images = model.sample(n, seed=seed)
+    else:
+        try:
+            images = model.sample(n, seed=seed, labels=[label] * n)
+        except (ValueError, TypeError) as error:
+            raise usage_mistake(ValueError(f"--label {label}: {error}")) from error
     save_grid(images, out, nrow=nrow)
     click.echo(f"Wrote {len(images)} samples of {path} to {out}")
 
@@ -284,9 +292,11 @@ def load_checkpoint(path):
 
 
 def _register_commands():
+    from kerasgen.cli.export import export
     from kerasgen.cli.train import train
 
     cli.add_command(train)
+    cli.add_command(export)
 
 
 _register_commands()

@@ -126,13 +126,11 @@ def test_console_script_is_installed_and_runs(tmp_path):
     assert "train" in result.stdout and "families" in result.stdout
 
 
-def test_zoo_and_export_are_placeholders_that_say_so():
-    import kerasgen.export
+def test_zoo_is_a_placeholder_that_says_so():
     import kerasgen.zoo
 
-    for module in (kerasgen.zoo, kerasgen.export):
-        assert "later issue" in module.__doc__
-        assert [n for n in vars(module) if not n.startswith("_")] == []
+    assert "later issue" in kerasgen.zoo.__doc__
+    assert [n for n in vars(kerasgen.zoo) if not n.startswith("_")] == []
 
 
 def test_wheel_installs_cli_zoo_and_export_inside_kerasgen(tmp_path):

@@ -1,0 +1,130 @@
+"""`kerasgen export SOURCE`: a SavedModel for TF Serving, or TFLite files.
+
+SOURCE is a training checkpoint: a `.keras` file or a run folder (its
+`checkpoint.keras`). Preset names of the zoo come with the zoo; until then a
+SOURCE that is not a path is refused with a message saying so.
+
+Export runs through TensorFlow. Started on JAX from the console script, the
+command starts itself again with `KERAS_BACKEND=tensorflow` (the `.keras`
+file is the same on either backend); called in a process that already runs
+Keras on JAX, it stops with one `Error:` line saying to set
+`KERAS_BACKEND=tensorflow`.
+"""
+
+import os
+
+import click
+
+from kerasgen.cli.main import UsageMistake
+from kerasgen.cli.main import debug_option
+from kerasgen.cli.main import load_checkpoint
+from kerasgen.cli.main import resolve_checkpoint
+from kerasgen.cli.main import select_backend
+from kerasgen.cli.main import user_errors
+
+FORMATS = ("saved_model", "tflite")
+QUANTIZE_CHOICES = ("none", "float16", "dynamic-int8")
+
+
+def resolve_source(source):
+    """The checkpoint path of SOURCE, with a clear error for a name that is
+    not a path (preset names come with the zoo)."""
+    looks_like_path = (
+        os.path.exists(source) or os.sep in source or source.endswith(".keras")
+    )
+    if not looks_like_path:
+        raise UsageMistake(
+            f"No such checkpoint or run folder: {source}. SOURCE is a .keras "
+            "checkpoint or a run folder such as runs/<name>; exporting zoo "
+            "preset names comes with the zoo, which has no presets yet. "
+            f"Received: source={source}"
+        )
+    return resolve_checkpoint(source)
+
+
+def default_name(source, path):
+    """The run folder's name for `runs/<name>/checkpoint.keras`, else the
+    file's stem."""
+    if os.path.basename(path) == "checkpoint.keras":
+        return os.path.basename(os.path.dirname(os.path.abspath(path)))
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _use_tensorflow():
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return
+    try:
+        select_backend("tensorflow")  # Starts the command again on TF, if it can.
+    except UsageMistake:
+        pass
+    raise UsageMistake(
+        "Export runs through TensorFlow and this process runs Keras on "
+        f"{keras.backend.backend()!r}. Run it with KERAS_BACKEND=tensorflow "
+        "(a checkpoint trained on JAX loads there unchanged). "
+        f"Received: KERAS_BACKEND={keras.backend.backend()}"
+    )
+
+
+@click.command("export")
+@click.argument("source", type=str)
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="saved_model",
+              show_default=True, help="SavedModel for TF Serving, or TFLite (LiteRT).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default="exports",
+              show_default=True, help="Export folder (TF Serving's base path).")
+@click.option("--name", type=str, default=None,
+              help="Model name (default: the run folder's name, else the file's stem).")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="SavedModel version (default: the next one; never overwritten).")
+@click.option("--quantize", type=click.Choice(QUANTIZE_CHOICES), multiple=True,
+              help="TFLite quantization; repeat for several files (default: none).")
+@click.option("--batch", "batch", type=click.IntRange(min=1), default=None,
+              help="Fix the batch dimension of the inputs (default: any batch).")
+@click.option("--select-tf-ops", is_flag=True,
+              help="TFLite: allow TensorFlow ops (needs the Flex delegate); adds "
+                   "generate_from_seed.")
+@debug_option
+@user_errors
+def export(source, format_, out, name, version, quantize, batch, select_tf_ops):
+    """Export a checkpoint as a SavedModel (for TF Serving) or TFLite files.
+
+    SOURCE is a .keras checkpoint or a run folder (runs/<name>); zoo preset
+    names come with the zoo. SavedModels go to OUT/<name>/<version>/ with
+    OUT/models.config beside them; TFLite files to OUT/<name>[.<quantize>].tflite.
+    Serving guide: export/GUIDE.md.
+    """
+    if format_ == "saved_model" and quantize:
+        raise UsageMistake(
+            "--quantize applies to --format tflite only. "
+            f"Received: --format saved_model --quantize {' '.join(quantize)}"
+        )
+    if format_ == "tflite" and version is not None:
+        raise UsageMistake(
+            "--version applies to --format saved_model only. "
+            f"Received: --format tflite --version {version}"
+        )
+    path = resolve_source(source)
+    name = name or default_name(source, path)
+    from kerasgen.export.serving import check_model_name
+
+    check_model_name(name)
+    _use_tensorflow()
+    model = load_checkpoint(path)
+    import kerasgen.export
+
+    if format_ == "saved_model":
+        target = kerasgen.export.saved_model(
+            model, out, name=name, version=version, batch_size=batch
+        )
+        from kerasgen.export.serving import directory_size
+
+        click.echo(f"Wrote the SavedModel {target} ({directory_size(target):,} bytes)")
+        click.echo(f"TF Serving config: {os.path.join(os.path.abspath(out), 'models.config')}")
+        return
+    for kind in quantize or ("none",):
+        target = kerasgen.export.tflite(
+            model, out, quantize=kind, name=name, batch_size=batch,
+            select_tf_ops=select_tf_ops,
+        )
+        click.echo(f"Wrote {target} ({kind}, {os.path.getsize(target):,} bytes)")

@@ -1,0 +1,244 @@
+"""TFLite (LiteRT) export: float32, float16 and dynamic-range int8 files.
+
+The model's serving module (`kerasgen.export.signatures`) is saved as a
+SavedModel in a temporary folder and converted with
+`tf.lite.TFLiteConverter.from_saved_model`, keeping the signature names, so
+a `.tflite` file has the same `generate` / `encode` / `decode` /
+`reconstruct` signatures, inputs and outputs as the SavedModel. Run it with
+LiteRT (`pip install ai-edge-litert`):
+
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path="dcgan.tflite")
+    generate = interpreter.get_signature_runner("generate")
+    images = generate(z=z)["images_uint8"]
+
+Quantization (`quantize`):
+
+- `"none"`: float32 weights and compute.
+- `"float16"`: weights stored as float16 (about half the size), computed in
+  float32 on CPU.
+- `"dynamic-int8"`: dynamic-range quantization: weights of large tensors
+  (1,024 elements or more) stored as int8, activations quantized on the
+  fly. No calibration data needed.
+
+`generate_from_seed` draws its latents with TensorFlow's stateless RNG
+(`StatelessRandomNormalV2`), which is not a TFLite builtin: it is left out
+of `.tflite` files unless `select_tf_ops=True` (which needs the Flex
+delegate in the app that runs the file). Any other op the builtins lack
+raises `UnsupportedOpsError` naming the ops and the family.
+
+Each file is checked after conversion by running every signature once on
+zeros with LiteRT (`allocate_tensors` and `invoke`), because some quantized
+models convert and then fail to allocate (tensorflow/tensorflow#59922).
+"""
+
+import logging
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from kerasgen.export.signatures import NEEDS_SELECT_TF_OPS
+from kerasgen.export.signatures import build_export_archive
+from kerasgen.export.signatures import default_model_name
+from kerasgen.export.signatures import family_kind
+from kerasgen.export.signatures import signature_names
+from kerasgen.export.signatures import require_tensorflow_backend
+from kerasgen.utils.io import atomic_write
+
+logger = logging.getLogger("kerasgen.export")
+
+QUANTIZATIONS = ("none", "float16", "dynamic-int8")
+
+
+class UnsupportedOpsError(ValueError):
+    """The model uses ops that the TFLite builtins do not have."""
+
+
+def tflite_file_name(name, quantize="none"):
+    """`<name>.tflite`, `<name>.float16.tflite` or `<name>.dynamic-int8.tflite`.
+
+    Example:
+
+    ```python
+    tflite_file_name("dcgan", "float16")  # 'dcgan.float16.tflite'
+    ```
+    """
+    suffix = "" if quantize == "none" else f".{quantize}"
+    return f"{name}{suffix}.tflite"
+
+
+def tflite(
+    model,
+    out,
+    *,
+    quantize="none",
+    name=None,
+    signatures=None,
+    select_tf_ops=False,
+    batch_size=None,
+    verify=True,
+):
+    """Exports a kerasgen model as a TFLite (LiteRT) flatbuffer.
+
+    Args:
+        model: a kerasgen VAE or generator family (`GAN`, `DCGAN`, ...; see
+            `family_kind`), on the TensorFlow backend.
+        out: str. A `.tflite` file path, or a folder, in which the file is
+            named by `tflite_file_name(name, quantize)`.
+        quantize: `"none"`, `"float16"` or `"dynamic-int8"`. Defaults to
+            `"none"` (float32).
+        name: str or None. The file's stem when `out` is a folder. Defaults
+            to the family's name in lower case.
+        signatures: sequence of str or None. The signatures to convert.
+            Defaults to all of the family's signatures that TFLite builtins
+            can run (all but `generate_from_seed`, which is added when
+            `select_tf_ops=True`).
+        select_tf_ops: bool. Let the converter fall back to TensorFlow ops
+            (`SELECT_TF_OPS`) where builtins are missing. The file then needs
+            the Flex delegate to run, and is not checked after conversion.
+            Defaults to False.
+        batch_size: int or None. Fixes the batch dimension of the tensor
+            inputs. None leaves it dynamic (LiteRT's signature runner resizes
+            the inputs to the batch it is given). Defaults to None.
+        verify: bool. Run each signature once on zeros with LiteRT after
+            conversion (needs `ai-edge-litert`). Defaults to True.
+
+    Returns:
+        The path of the `.tflite` file written.
+
+    Raises:
+        UnsupportedOpsError: a signature needs ops the TFLite builtins lack;
+            the message names them and the family.
+
+    Example:
+
+    ```python
+    import tempfile, keras, kerasgen
+    if keras.backend.backend() == "tensorflow":
+        model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
+                               discriminator_filters=4)
+        path = tflite(model, tempfile.mkdtemp(), quantize="float16")
+    ```
+    """
+    import tensorflow as tf
+
+    require_tensorflow_backend()
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(
+            f"Unknown quantization. Expected one of {QUANTIZATIONS}. "
+            f"Received: quantize={quantize!r}"
+        )
+    family = type(model).__name__
+    if signatures is None:
+        signatures = [
+            key for key in signature_names(model)
+            if select_tf_ops or key not in NEEDS_SELECT_TF_OPS
+        ]
+    signatures = list(signatures)
+    archive = build_export_archive(model, batch_size=batch_size, signatures=signatures)
+
+    out = os.fspath(out)
+    if out.endswith(".tflite"):
+        path = os.path.abspath(out)
+    else:
+        stem = default_model_name(model) if name is None else name
+        path = os.path.abspath(os.path.join(out, tflite_file_name(stem, quantize)))
+
+    with tempfile.TemporaryDirectory(prefix="kerasgen-tflite-") as saved:
+        archive.write_out(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            saved, signature_keys=signatures
+        )
+        if quantize != "none":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if quantize == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if select_tf_ops:
+            converter.target_spec.supported_ops = [
+                tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS,
+            ]
+        try:
+            content = converter.convert()
+        except Exception as error:  # noqa: BLE001  (ConverterError, re-raised)
+            ops = unsupported_ops(str(error))
+            if not ops:
+                raise
+            raise UnsupportedOpsError(
+                f"The TFLite builtins do not support the op(s) {', '.join(ops)} "
+                f"that the {family} signature(s) {signatures} use (family "
+                f"{family_kind(model)!r}, quantize={quantize!r}). Leave those "
+                "signatures out, or pass select_tf_ops=True (`--select-tf-ops`) "
+                "to embed TensorFlow kernels (the app then needs the Flex "
+                f"delegate). Received: signatures={signatures}"
+            ) from None
+
+    if verify and not select_tf_ops:
+        run_once_on_zeros(content, family=family, quantize=quantize)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_write(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(content)
+    logger.debug("Wrote %s (%s, %d bytes)", path, quantize, len(content))
+    return path
+
+
+def unsupported_ops(message):
+    """The op names a converter error lists as missing from the builtins.
+
+    Example:
+
+    ```python
+    unsupported_ops("TF Select ops: StatelessRandomNormalV2, Foo\\nDetails:")
+    # ['StatelessRandomNormalV2', 'Foo']
+    ```
+    """
+    ops = []
+    for line in re.findall(r"(?:TF Select ops|Flex ops|Custom ops): ([^\n]+)", message):
+        for op in line.split(","):
+            op = op.strip()
+            if op and op not in ops:
+                ops.append(op)
+    if not ops:
+        for op in re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", message):
+            if op not in ops:
+                ops.append(op)
+    return ops
+
+
+def run_once_on_zeros(content, family="model", quantize="none"):
+    """Allocates and invokes every signature of a TFLite flatbuffer on zeros
+    with LiteRT; raises `RuntimeError` naming the signature that fails.
+
+    Returns the signature list (`Interpreter.get_signature_list()`), or None
+    when `ai-edge-litert` is not installed (the check is then skipped, with
+    a warning).
+    """
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        logger.warning(
+            "ai-edge-litert is not installed: the %s TFLite file was not run "
+            "after conversion (pip install ai-edge-litert).", family,
+        )
+        return None
+    interpreter = Interpreter(model_content=content)
+    signature_list = interpreter.get_signature_list()
+    for key in signature_list:
+        try:
+            runner = interpreter.get_signature_runner(key)
+            inputs = {}
+            for input_name, detail in runner.get_input_details().items():
+                shape = [1 if d < 0 else int(d) for d in detail["shape_signature"]]
+                if len(shape) == 0 and input_name == "n":
+                    inputs[input_name] = np.array(1, detail["dtype"])
+                else:
+                    inputs[input_name] = np.zeros(shape, detail["dtype"])
+            runner(**inputs)
+        except Exception as error:  # noqa: BLE001
+            raise RuntimeError(
+                f"The {quantize} TFLite file of the {family} converted but its "
+                f"signature {key!r} fails to run in LiteRT: {error}"
+            ) from error
+    return signature_list
