@@ -202,3 +202,28 @@ def test_jit_compile_on_and_off_give_the_same_step(jit_compile):
     # tiny network, not bit for bit.
     for key in reference:
         np.testing.assert_allclose(other[key], reference[key], rtol=1e-3)
+
+
+def test_initial_weights_are_seeded_and_not_shared_between_layers():
+    """A shared, unseeded Keras initializer draws its seed once, at import:
+    every same-shaped layer then starts equal, and each process differently."""
+    script = textwrap.dedent("""
+        import keras, numpy as np, kerasgen
+        keras.utils.set_random_seed(0)
+        model = kerasgen.DCGAN(image_size=16, latent_dim=4, generator_filters=4,
+                               discriminator_filters=4)
+        kernels = [l.kernel_initializer for n in (model.generator, model.discriminator)
+                   for l in n.layers if hasattr(l, "kernel_initializer")]
+        assert len({id(k) for k in kernels}) == len(kernels)
+        print(sum(float(np.abs(w).sum()) for w in model.get_weights()))
+    """)
+    env = {**os.environ}
+    outputs = [
+        subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                       text=True, timeout=300)
+        for _ in range(2)
+    ]
+    for out in outputs:
+        assert out.returncode == 0, out.stderr[-3000:]
+    first, second = (out.stdout.strip().splitlines()[-1] for out in outputs)
+    assert first == second

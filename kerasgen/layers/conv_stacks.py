@@ -11,9 +11,17 @@ normalization and heads.
 import keras
 from keras import layers
 
-# Radford et al. 2015, section 4: "All weights were initialized from a
-# zero-centered Normal distribution with standard deviation 0.02".
-DCGAN_INIT = keras.initializers.RandomNormal(stddev=0.02)
+def dcgan_initializer():
+    """N(0, 0.02), the DCGAN weight initialization (Radford et al. 2015,
+    section 4: "All weights were initialized from a zero-centered Normal
+    distribution with standard deviation 0.02").
+
+    A new instance per layer: a Keras initializer built without a seed draws
+    one from Python's `random` when it is built, so one shared module-level
+    instance would give every same-shaped layer the same weights, and a seed
+    fixed at import, before `keras.utils.set_random_seed` could act.
+    """
+    return keras.initializers.RandomNormal(stddev=0.02)
 
 
 def resolution_plan(image_size):
@@ -103,7 +111,7 @@ def build_conv_decoder(
     width = filters * 2 ** (stages - 1)
     inputs = keras.Input((input_dim,), name="z")
     x = layers.Dense(base * base * width, use_bias=norm is None,
-                     kernel_initializer=DCGAN_INIT, name="project")(inputs)
+                     kernel_initializer=dcgan_initializer(), name="project")(inputs)
     x = layers.Reshape((base, base, width))(x)
     for stage in range(stages - 1):
         normalization = _norm(norm, f"norm_{stage}")
@@ -113,14 +121,14 @@ def build_conv_decoder(
         width //= 2
         x = layers.Conv2DTranspose(
             width, 4, strides=2, padding="same", use_bias=norm is None,
-            kernel_initializer=DCGAN_INIT, name=f"up_{stage}",
+            kernel_initializer=dcgan_initializer(), name=f"up_{stage}",
         )(x)
     normalization = _norm(norm, f"norm_{stages - 1}")
     if normalization is not None:
         x = normalization(x)
     x = layers.Activation(activation)(x)
     x = layers.Conv2DTranspose(
-        channels, 4, strides=2, padding="same", kernel_initializer=DCGAN_INIT,
+        channels, 4, strides=2, padding="same", kernel_initializer=dcgan_initializer(),
         name="to_image",
     )(x)
     # Outputs in float32 under mixed precision: losses and images need it.
@@ -173,7 +181,7 @@ def build_conv_encoder(
         x = layers.Conv2D(
             width, 4, strides=2, padding="same",
             use_bias=norm is None or stage == 0,
-            kernel_initializer=DCGAN_INIT, name=f"down_{stage}",
+            kernel_initializer=dcgan_initializer(), name=f"down_{stage}",
         )(x)
         if stage > 0:
             normalization = _norm(norm, f"norm_{stage}")
@@ -182,6 +190,6 @@ def build_conv_encoder(
         x = layers.LeakyReLU(negative_slope)(x)
         width *= 2
     x = layers.Flatten()(x)
-    outputs = layers.Dense(output_dim, kernel_initializer=DCGAN_INIT,
+    outputs = layers.Dense(output_dim, kernel_initializer=dcgan_initializer(),
                            dtype="float32", name="head")(x)
     return keras.Model(inputs, outputs, name=name)
