@@ -42,19 +42,27 @@ if (
     _os.environ["KERAS_BACKEND"] = "jax"
 
 from kerasgen import families
+from kerasgen.conditional_gan import ACGAN
+from kerasgen.conditional_gan import ConditionalGAN
 from kerasgen.gan import DCGAN
 from kerasgen.gan import GAN
 from kerasgen.training import GenerativeModel
 from kerasgen.training import MultiOptimizer
 from kerasgen.training import UpdateStep
 from kerasgen.vae import VAE
+from kerasgen.wgan import WGAN
+from kerasgen.wgan import WGANGP
 
 __all__ = [
     "families",
+    "ACGAN",
+    "ConditionalGAN",
     "DCGAN",
     "GAN",
     "GenerativeModel",
     "MultiOptimizer",
     "UpdateStep",
     "VAE",
+    "WGAN",
+    "WGANGP",
 ]

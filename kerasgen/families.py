@@ -5,14 +5,22 @@ One dict answers "what can be trained": add a family here when it lands.
 
 import difflib
 
+from kerasgen.conditional_gan import ACGAN
+from kerasgen.conditional_gan import ConditionalGAN
 from kerasgen.gan import DCGAN
 from kerasgen.gan import GAN
 from kerasgen.vae import VAE
+from kerasgen.wgan import WGAN
+from kerasgen.wgan import WGANGP
 
 FAMILIES = {
     "gan": GAN,
     "dcgan": DCGAN,
     "vae": VAE,
+    "wgan": WGAN,
+    "wgan-gp": WGANGP,
+    "cgan": ConditionalGAN,
+    "acgan": ACGAN,
 }
 
 

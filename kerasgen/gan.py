@@ -25,6 +25,10 @@ step on the non-saturating form `max_G E_z[log D(G(z))]` (section 3), for
 every batch (Algorithm 1 with k = 1). `loss` picks another adversarial
 objective from `kerasgen.losses` (`lsgan`, `hinge`).
 
+`r1_gamma > 0` adds the R1 penalty of Mescheder et al. 2018 (eq. 9,
+https://arxiv.org/abs/1801.04406) to the discriminator's loss:
+`gamma / 2 * E_x[||grad_x D(x)||^2]` on real images (D's logits).
+
 Deviations: the MLP networks use LeakyReLU and no maxout or dropout (the
 2014 paper's maxout discriminator is not what later work uses); the DCGAN
 networks follow Radford et al. (BatchNorm everywhere but the generator's
@@ -44,6 +48,7 @@ from kerasgen.layers import build_conv_encoder
 from kerasgen.losses import ADVERSARIAL_LOSSES
 from kerasgen.losses import discriminator_loss
 from kerasgen.losses import generator_loss
+from kerasgen.losses import r1_penalty
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 
@@ -115,6 +120,10 @@ class GAN(GenerativeModel):
         learning_rate: float. Adam learning rate of both networks. Defaults
             to 2e-4.
         beta_1: float. Adam beta_1. Defaults to 0.5.
+        r1_gamma: float. Weight gamma of the R1 penalty
+            `gamma / 2 * E[||grad_x D(x)||^2]` on real images, added to the
+            discriminator's loss and logged (before the gamma / 2 factor)
+            as `r1`. 0 turns it off. Defaults to 0.0.
         ema_decay: float or None. Average of the generator's weights used
             for sampling. Defaults to None.
         seed: int or None. Seeds the latents drawn in training.
@@ -149,6 +158,7 @@ class GAN(GenerativeModel):
         loss="vanilla",
         learning_rate=2e-4,
         beta_1=0.5,
+        r1_gamma=0.0,
         ema_decay=None,
         seed=None,
         **kwargs,
@@ -166,6 +176,10 @@ class GAN(GenerativeModel):
             )
         if channels not in (1, 3):
             raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels}")
+        if float(r1_gamma) < 0:
+            raise ValueError(
+                f"`r1_gamma` must be 0 (off) or positive. Received: r1_gamma={r1_gamma}"
+            )
 
         # === Layers ===
         image_shape = (image_size, image_size, channels)
@@ -198,6 +212,7 @@ class GAN(GenerativeModel):
         self.loss_kind = loss
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
+        self.r1_gamma = float(r1_gamma)
         self._finish_networks()
 
     # --- Losses ---------------------------------------------------------------
@@ -213,7 +228,12 @@ class GAN(GenerativeModel):
         real_logits = self.discriminator(images, training=True)
         fake_logits = self.discriminator(fake, training=True)
         loss = discriminator_loss(real_logits, fake_logits, self.loss_kind)
-        return loss, {"d_loss": loss}
+        logs = {"d_loss": loss}
+        if self.r1_gamma > 0:
+            r1 = r1_penalty(self.discriminator, images)
+            loss = loss + 0.5 * self.r1_gamma * r1
+            logs = {"d_loss": loss, "r1": r1}
+        return loss, logs
 
     def generator_step_loss(self, images, labels=None):
         """G's (non-saturating) loss on a fresh batch of latents."""
@@ -289,6 +309,7 @@ class GAN(GenerativeModel):
             loss=self.loss_kind,
             learning_rate=self.learning_rate,
             beta_1=self.beta_1,
+            r1_gamma=self.r1_gamma,
         )
         return config
 

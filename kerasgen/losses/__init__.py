@@ -7,6 +7,8 @@ from kerasgen.losses.adversarial import ADVERSARIAL_LOSSES
 from kerasgen.losses.adversarial import discriminator_loss
 from kerasgen.losses.adversarial import generator_loss
 from kerasgen.losses.divergence import gaussian_kl
+from kerasgen.losses.penalties import gradient_penalty
+from kerasgen.losses.penalties import r1_penalty
 from kerasgen.losses.reconstruction import bernoulli_nll
 from kerasgen.losses.reconstruction import gaussian_nll
 
@@ -15,6 +17,8 @@ __all__ = [
     "discriminator_loss",
     "generator_loss",
     "gaussian_kl",
+    "gradient_penalty",
+    "r1_penalty",
     "bernoulli_nll",
     "gaussian_nll",
 ]
