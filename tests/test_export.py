@@ -67,6 +67,17 @@ def perturb(network, seed):
     network.set_weights([v.astype("float32") for v in values])
 
 
+# The adversarial families beside GAN/DCGAN, exported by the generator rule.
+OTHER_GENERATORS = {
+    "WGAN": dict(image_size=8, latent_dim=16, generator_filters=4, critic_filters=4),
+    "WGANGP": dict(image_size=8, latent_dim=16, generator_filters=4, critic_filters=4),
+    "ConditionalGAN": dict(image_size=8, latent_dim=16, num_classes=3,
+                           generator_filters=4, discriminator_filters=4),
+    "ACGAN": dict(image_size=8, latent_dim=16, num_classes=3,
+                  generator_filters=4, discriminator_filters=4),
+}
+
+
 def tiny_models():
     keras.utils.set_random_seed(0)
     dcgan = kerasgen.DCGAN(image_size=8, latent_dim=16, generator_filters=8,
@@ -75,7 +86,11 @@ def tiny_models():
     vae = kerasgen.VAE(image_size=8, latent_dim=8, filters=8)
     cvae = kerasgen.VAE(image_size=8, latent_dim=8, filters=8, num_classes=3,
                         reconstruction="gaussian")
-    return {"dcgan": dcgan, "vae": vae, "cvae": cvae}
+    models = {"dcgan": dcgan, "vae": vae, "cvae": cvae}
+    # The other generator families, as generators (conditional ones take labels).
+    for family, kwargs in OTHER_GENERATORS.items():
+        models[family] = getattr(kerasgen, family)(**kwargs)
+    return models
 
 
 def fixed_inputs():
@@ -103,6 +118,11 @@ def keras_outputs(models, inputs):
         "cvae/encode/log_var": cvae_log_var,
         "cvae/decode/images": cvae.decode(inputs["vae_z"], labels),
         "cvae/reconstruct/images": cvae.reconstruct(inputs["images"], labels),
+        **{
+            f"{family}/generate/images": models[family].generate(
+                inputs["dcgan_z"], *([labels] if getattr(models[family], "num_classes", 0) else []))
+            for family in OTHER_GENERATORS
+        },
     }
 
 
@@ -114,6 +134,10 @@ CALLS = {
     "cvae": [("encode", {"images": "images", "labels": "labels"}),
              ("decode", {"z": "vae_z", "labels": "labels"}),
              ("reconstruct", {"images": "images", "labels": "labels"})],
+    "WGAN": [("generate", {"z": "dcgan_z"})],
+    "WGANGP": [("generate", {"z": "dcgan_z"})],
+    "ConditionalGAN": [("generate", {"z": "dcgan_z", "labels": "labels"})],
+    "ACGAN": [("generate", {"z": "dcgan_z", "labels": "labels"})],
 }
 
 # Loads every exported file WITHOUT kerasgen and writes what each returns.
@@ -273,7 +297,8 @@ def test_loaded_without_kerasgen(exported):
 
 def test_saved_model_signatures(exported):
     signatures = exported["info"]["signatures"]
-    assert signatures["dcgan"] == ["generate", "generate_from_seed", "serving_default"]
+    for family in ("dcgan", *OTHER_GENERATORS):
+        assert signatures[family] == ["generate", "generate_from_seed", "serving_default"]
     for family in ("vae", "cvae"):
         assert signatures[family] == [
             "decode", "encode", "generate_from_seed", "reconstruct", "serving_default"
@@ -338,45 +363,6 @@ def test_export_serves_the_ema_generator(exported):
     assert np.abs(raw - served).max() > 1e-3  # and served == EMA: see the parity tests
 
 
-# Generator families that may have landed beside GAN/DCGAN: each exports by
-# the generator-family rule (`family_kind`). Checked in-process, SavedModel
-# and TFLite float32; skipped for a class that kerasgen does not have.
-OTHER_GENERATORS = {
-    "WGAN": dict(image_size=8, latent_dim=6, generator_filters=4, critic_filters=4),
-    "WGANGP": dict(image_size=8, latent_dim=6, generator_filters=4, critic_filters=4),
-    "ConditionalGAN": dict(image_size=8, latent_dim=6, num_classes=3,
-                           generator_filters=4, discriminator_filters=4),
-    "ACGAN": dict(image_size=8, latent_dim=6, num_classes=3,
-                  generator_filters=4, discriminator_filters=4),
-}
-
-
-@tf_only
-@pytest.mark.parametrize("family", sorted(OTHER_GENERATORS))
-def test_other_generator_families_export(family, tmp_path):
-    import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter
-
-    if not hasattr(kerasgen, family):
-        pytest.skip(f"kerasgen has no {family} in this checkout")
-    keras.utils.set_random_seed(0)
-    model = getattr(kerasgen, family)(**OTHER_GENERATORS[family])
-    z = np.random.default_rng(0).standard_normal((3, 6)).astype("float32")
-    if getattr(model, "num_classes", 0):
-        feeds = {"z": z, "labels": np.array([0, 2, 1], "int32")}
-        expected = model.generate(z, feeds["labels"])
-    else:
-        feeds = {"z": z}
-        expected = model.generate(z)
-    loaded = tf.saved_model.load(kerasgen.export.saved_model(model, tmp_path))
-    assert sorted(loaded.signatures.keys()) == [
-        "generate", "generate_from_seed", "serving_default"]
-    served = loaded.signatures["generate"](**{k: tf.constant(v) for k, v in feeds.items()})
-    np.testing.assert_allclose(served["images"].numpy(), expected, atol=1e-5)
-    runner = Interpreter(model_path=kerasgen.export.tflite(model, tmp_path)).get_signature_runner("generate")
-    np.testing.assert_allclose(runner(**feeds)["images"], expected, atol=1e-4)
-
-
 # --- saved_model_cli ------------------------------------------------------------
 
 
@@ -410,10 +396,11 @@ def test_saved_model_cli_show_and_run(exported):
 
 def test_models_config_lists_every_model(exported):
     text = (exported["out"] / "models.config").read_text()
-    for family in ("dcgan", "vae", "cvae"):
+    families = ("dcgan", "vae", "cvae", *OTHER_GENERATORS)
+    for family in families:
         assert f'name: "{family}"' in text
         assert f'base_path: "/models/{family}"' in text
-    assert text.count("config {") == 3
+    assert text.count("config {") == len(families)
     assert sorted(os.listdir(exported["out"] / "dcgan")) == ["1"]
 
 
