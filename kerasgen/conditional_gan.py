@@ -56,13 +56,13 @@ import keras
 from keras import layers
 from keras import ops
 
+from kerasgen.gan import AlternatingSteps
 from kerasgen.layers import build_conv_decoder
 from kerasgen.layers import build_conv_encoder
 from kerasgen.losses import ADVERSARIAL_LOSSES
 from kerasgen.losses import discriminator_loss
 from kerasgen.losses import generator_loss
 from kerasgen.training import GenerativeModel
-from kerasgen.training import UpdateStep
 
 
 # --- Networks -----------------------------------------------------------------
@@ -141,7 +141,7 @@ def auxiliary_classifier_loss(labels, class_logits):
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class ConditionalGAN(GenerativeModel):
+class ConditionalGAN(AlternatingSteps, GenerativeModel):
     """Class-conditional GAN (Mirza and Osindero 2014) on DCGAN stacks.
 
     Train with `(images, labels)` batches, labels int in [0, num_classes).
@@ -265,22 +265,6 @@ class ConditionalGAN(GenerativeModel):
         fake_logits = self.discriminator([fake, fake_labels], training=True)
         loss = generator_loss(fake_logits, self.loss_kind)
         return loss, {"g_loss": loss}
-
-    # --- Update steps ---------------------------------------------------------
-
-    def update_steps(self):
-        return [
-            UpdateStep("discriminator", self.discriminator_step_loss, ("discriminator",)),
-            UpdateStep("generator", self.generator_step_loss, ("generator",)),
-        ]
-
-    def default_optimizers(self):
-        return {
-            name: keras.optimizers.Adam(
-                self.learning_rate, beta_1=self.beta_1, name=f"{name}_adam"
-            )
-            for name in ("discriminator", "generator")
-        }
 
     # --- Sampling -------------------------------------------------------------
 

@@ -96,11 +96,38 @@ def build_mlp_discriminator(image_shape, hidden_units=(512, 256)):
     return keras.Model(inputs, outputs, name="discriminator")
 
 
+# --- Update steps (shared by the GAN-objective families) -------------------------
+
+
+class AlternatingSteps:
+    """One discriminator step, then one generator step, per batch.
+
+    Algorithm 1 of Goodfellow et al. 2014 with k = 1, each player with its
+    own Adam(`learning_rate`, `beta_1`) (Radford et al.'s settings by
+    default). A family mixes this in and writes `discriminator_step_loss`
+    and `generator_step_loss`; `GAN` and `ConditionalGAN` share it.
+    """
+
+    def update_steps(self):
+        return [
+            UpdateStep("discriminator", self.discriminator_step_loss, ("discriminator",)),
+            UpdateStep("generator", self.generator_step_loss, ("generator",)),
+        ]
+
+    def default_optimizers(self):
+        return {
+            name: keras.optimizers.Adam(
+                self.learning_rate, beta_1=self.beta_1, name=f"{name}_adam"
+            )
+            for name in ("discriminator", "generator")
+        }
+
+
 # --- The model ------------------------------------------------------------------
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
-class GAN(GenerativeModel):
+class GAN(AlternatingSteps, GenerativeModel):
     """Generative adversarial network with MLP (or DCGAN) networks.
 
     Args:
@@ -241,22 +268,6 @@ class GAN(GenerativeModel):
         fake_logits = self.discriminator(fake, training=True)
         loss = generator_loss(fake_logits, self.loss_kind)
         return loss, {"g_loss": loss}
-
-    # --- Update steps ---------------------------------------------------------
-
-    def update_steps(self):
-        return [
-            UpdateStep("discriminator", self.discriminator_step_loss, ("discriminator",)),
-            UpdateStep("generator", self.generator_step_loss, ("generator",)),
-        ]
-
-    def default_optimizers(self):
-        return {
-            name: keras.optimizers.Adam(
-                self.learning_rate, beta_1=self.beta_1, name=f"{name}_adam"
-            )
-            for name in ("discriminator", "generator")
-        }
 
     # --- Sampling -------------------------------------------------------------
 
