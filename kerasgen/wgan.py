@@ -196,14 +196,7 @@ class WassersteinGAN(GenerativeModel):
     call = GAN.call
     generate = GAN.generate
     sample_latents = GAN.sample_latents
-
-    def sample(self, n, seed=None, labels=None):
-        """`n` generated images in [-1, 1]; deterministic for a given seed."""
-        if labels is not None:
-            raise ValueError(
-                f"{type(self).__name__} is unconditional; it takes no labels."
-            )
-        return self.generate(self.sample_latents(n, seed))
+    sample = GAN.sample
 
     # --- Config -----------------------------------------------------------------
 
