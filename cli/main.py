@@ -277,7 +277,6 @@ def load_checkpoint(path):
     import keras
 
     import kerasgen  # noqa: F401  (registers the families with Keras)
-    import kerasgen.families  # noqa: F401
 
     try:
         return keras.saving.load_model(path)

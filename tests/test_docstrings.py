@@ -11,7 +11,6 @@ import re
 
 import pytest
 
-import kerasgen
 
 FENCE = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
