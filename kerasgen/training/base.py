@@ -246,6 +246,12 @@ class GenerativeModel(keras.Model):
             f"Received: KERAS_BACKEND={keras.backend.backend()}"
         )
 
+    def prepare_batch(self, data):
+        """Transforms a batch once, before the update steps see it (random
+        jitter, flips). Runs inside the train step, so it may draw from
+        `self.seed_generator`. Defaults to the batch as is."""
+        return data
+
     def run_update_loss(self, step, data):
         """Runs one step's loss on a batch: `(float32 loss, logs)`."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)

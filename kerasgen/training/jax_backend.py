@@ -30,6 +30,17 @@ def train_step(model, state, data):
     optimizer_index = _index(model.optimizer.variables)
     trainable_index = _index(trainable_refs)
 
+    # The batch transform (augmentation) runs once, before every step; the
+    # noise seed it advances comes back from its scope.
+    mapping = list(zip(trainable_refs, trainable))
+    mapping += list(zip(non_trainable_refs, non_trainable))
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        data = model.prepare_batch(data)
+    non_trainable = [
+        value if scope.get_current_value(ref) is None else scope.get_current_value(ref)
+        for ref, value in zip(non_trainable_refs, non_trainable)
+    ]
+
     logs = {}
     for step in model.update_steps():
         optimizer = model.optimizer[step.name]

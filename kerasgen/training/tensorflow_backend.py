@@ -9,6 +9,7 @@ import tensorflow as tf
 
 
 def train_step(model, data):
+    data = model.prepare_batch(data)
     logs = {}
     for step in model.update_steps():
         optimizer = model.optimizer[step.name]
