@@ -44,8 +44,10 @@ if (
 from kerasgen import families
 from kerasgen.conditional_gan import ACGAN
 from kerasgen.conditional_gan import ConditionalGAN
+from kerasgen.cyclegan import CycleGAN
 from kerasgen.gan import DCGAN
 from kerasgen.gan import GAN
+from kerasgen.pix2pix import Pix2Pix
 from kerasgen.training import GenerativeModel
 from kerasgen.training import MultiOptimizer
 from kerasgen.training import UpdateStep
@@ -57,10 +59,12 @@ __all__ = [
     "families",
     "ACGAN",
     "ConditionalGAN",
+    "CycleGAN",
     "DCGAN",
     "GAN",
     "GenerativeModel",
     "MultiOptimizer",
+    "Pix2Pix",
     "UpdateStep",
     "VAE",
     "WGAN",

@@ -7,8 +7,10 @@ import difflib
 
 from kerasgen.conditional_gan import ACGAN
 from kerasgen.conditional_gan import ConditionalGAN
+from kerasgen.cyclegan import CycleGAN
 from kerasgen.gan import DCGAN
 from kerasgen.gan import GAN
+from kerasgen.pix2pix import Pix2Pix
 from kerasgen.vae import VAE
 from kerasgen.wgan import WGAN
 from kerasgen.wgan import WGANGP
@@ -21,6 +23,8 @@ FAMILIES = {
     "wgan-gp": WGANGP,
     "cgan": ConditionalGAN,
     "acgan": ACGAN,
+    "pix2pix": Pix2Pix,
+    "cyclegan": CycleGAN,
 }
 
 

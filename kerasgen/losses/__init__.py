@@ -11,6 +11,7 @@ from kerasgen.losses.penalties import gradient_penalty
 from kerasgen.losses.penalties import r1_penalty
 from kerasgen.losses.reconstruction import bernoulli_nll
 from kerasgen.losses.reconstruction import gaussian_nll
+from kerasgen.losses.reconstruction import mean_absolute_error
 
 __all__ = [
     "ADVERSARIAL_LOSSES",
@@ -21,4 +22,5 @@ __all__ = [
     "r1_penalty",
     "bernoulli_nll",
     "gaussian_nll",
+    "mean_absolute_error",
 ]

@@ -53,3 +53,19 @@ def gaussian_nll(images, means):
     """
     diff = ops.cast(images, "float32") - ops.cast(means, "float32")
     return 0.5 * _per_example_sum(ops.square(diff))
+
+
+def mean_absolute_error(images, targets):
+    """The L1 distance `mean |images - targets|`, averaged over every pixel
+    and the batch: pix2pix's L1 term and CycleGAN's cycle and identity
+    losses (the authors' `nn.L1Loss()`).
+
+    Example:
+
+    ```python
+    import numpy as np
+    float(mean_absolute_error(np.ones((1, 2, 2, 1)), np.zeros((1, 2, 2, 1))))  # 1.0
+    ```
+    """
+    diff = ops.cast(images, "float32") - ops.cast(targets, "float32")
+    return ops.mean(ops.abs(diff))
