@@ -18,6 +18,10 @@ batches = make_batches(data, batch_size=64)
 from kerasgen.data.image_data import ImageData
 from kerasgen.data.image_data import from_unit_range
 from kerasgen.data.image_data import to_unit_range
+from kerasgen.data.pairs import load_paired
+from kerasgen.data.pairs import load_unpaired
+from kerasgen.data.pairs import make_pair_batches
+from kerasgen.data.pairs import pair_steps_per_epoch
 from kerasgen.data.pipeline import make_batches
 from kerasgen.data.sources import load_images
 
@@ -25,6 +29,10 @@ __all__ = [
     "ImageData",
     "from_unit_range",
     "load_images",
+    "load_paired",
+    "load_unpaired",
     "make_batches",
+    "make_pair_batches",
+    "pair_steps_per_epoch",
     "to_unit_range",
 ]

@@ -3,6 +3,8 @@
 import numpy as np
 import keras
 
+from kerasgen.data.image_data import to_unit_range
+
 
 class NumpyBatches(keras.utils.PyDataset):
     """Shuffled, scaled batches of in-memory uint8 images, as numpy arrays.
@@ -93,3 +95,82 @@ class NumpyBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self._epoch += 1
+
+
+class PairBatches(NumpyBatches):
+    """`(a_batch, b_batch)` numpy batches of two image sets, for `fit()`.
+
+    `make_pair_batches()` returns one on every backend but TensorFlow. Each
+    set is an endless stream of permutations, permutation `e` of set `k`
+    drawn from `numpy.random.default_rng([seed, k, e])` (`k` is 0 for both
+    sets when `paired=True`, so pairs stay aligned), so batch `i` is a pure
+    function of `(seed, i)`.
+
+    Args:
+        images_a: uint8 array `(N_a, H, W, C)`.
+        images_b: uint8 array `(N_b, H, W, C)`; `N_b == N_a` when paired.
+        batch_size: int, images per batch.
+        paired: bool, whether to shuffle both sets with one permutation.
+        shuffle: bool. Defaults to `True`.
+        seed: int. Defaults to 0.
+        repeat: bool, endless (`True`) or one epoch per pass.
+            Defaults to `True`.
+        **kwargs: passed to `keras.utils.PyDataset`.
+    """
+
+    def __init__(
+        self, images_a, images_b, batch_size, *, paired, shuffle=True,
+        seed=0, repeat=True, **kwargs,
+    ):
+        super().__init__(
+            images_a, None, batch_size, shuffle=shuffle, seed=seed,
+            repeat=repeat, **kwargs,
+        )
+        self.images_b = images_b
+        self.paired = paired
+        self.steps_per_epoch = (
+            max(len(images_a), len(images_b)) // batch_size
+        )
+        self._orders = {}  # (stream, epoch) -> permutation, a few kept.
+
+    def _stream_indices(self, stream, size, start):
+        """Indices `start .. start + batch_size` of an endless stream."""
+        positions = np.arange(start, start + self.batch_size)
+        epochs, offsets = np.divmod(positions, size)
+        indices = np.empty(self.batch_size, np.int64)
+        for epoch in np.unique(epochs):
+            key = (stream, int(epoch))
+            order = self._orders.get(key)
+            if order is None:
+                if self.shuffle:
+                    rng = np.random.default_rng([self.seed, stream, epoch])
+                    order = rng.permutation(size)
+                else:
+                    order = np.arange(size)
+                if len(self._orders) > 8:
+                    self._orders = {}
+                self._orders[key] = order
+            mask = epochs == epoch
+            indices[mask] = order[offsets[mask]]
+        return indices
+
+    def __getitem__(self, index):
+        if self.repeat:
+            position = index
+        elif 0 <= index < self.steps_per_epoch:
+            position = self._epoch * self.steps_per_epoch + index
+        else:
+            raise IndexError(
+                f"Batch index out of range: there are {self.steps_per_epoch} "
+                f"batches per epoch. Received: index={index}"
+            )
+        start = position * self.batch_size
+        indices_a = self._stream_indices(0, len(self.images), start)
+        if self.paired:
+            indices_b = indices_a
+        else:
+            indices_b = self._stream_indices(1, len(self.images_b), start)
+        return (
+            to_unit_range(self.images[indices_a]),
+            to_unit_range(self.images_b[indices_b]),
+        )
