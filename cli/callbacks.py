@@ -1,4 +1,5 @@
-"""The callbacks of a `kerasgen train` run: sample grids, checkpoints, the loss log.
+"""The callbacks of a `kerasgen train` run: sample grids (translation strips
+for the image-to-image families), checkpoints, the loss log.
 
 Every callback counts the global step, the model's
 `optimizer.iterations` (saved in the checkpoint), so that a resumed run goes
@@ -17,6 +18,7 @@ import os
 import sys
 
 import keras
+import numpy as np
 
 from kerasgen.utils.images import make_grid
 from kerasgen.utils.images import save_grid
@@ -114,14 +116,54 @@ class SampleGrid(_StepCallback):
     def on_interval(self, logs):
         self.write()
 
+    def images(self):
+        """`(images, nrow)`: the batch to tile and its images per row
+        (None: a square grid)."""
+        return self.model.sample(self.n, seed=self.seed), None
+
     def write(self):
-        images = self.model.sample(self.n, seed=self.seed)
+        images, nrow = self.images()
         path = os.path.join(self.folder, f"step_{self.step:06d}.png")
-        save_grid(images, path)
+        save_grid(images, path, nrow=nrow)
         self.last_path = path
         if self.summary is not None:
-            self.summary.image("samples", make_grid(images), self.step)
+            self.summary.image("samples", make_grid(images, nrow=nrow), self.step)
         logger.debug("step %d: samples %s", self.step, path)
+
+
+class TranslationStrips(SampleGrid):
+    """`SampleGrid` for the image-to-image families: writes
+    `model.translation_rows(images_a, images_b)` (one row per image, e.g.
+    `[a, G(a), F(G(a))]` for CycleGAN, `[input, output, target]` for
+    Pix2Pix) as a grid of `cols` images per row. The images are fixed for
+    the whole run, so the strips of one run compare step to step.
+
+    Args:
+        folder, every, total, summary: as `SampleGrid`.
+        images_a: float32 array `(n, H, W, C)` in [-1, 1]: domain A
+            (CycleGAN) or the inputs (Pix2Pix).
+        images_b: float32 array `(m, H, W, C)` in [-1, 1]: domain B
+            (CycleGAN) or the targets of the inputs (Pix2Pix).
+
+    Example:
+
+    ```python
+    import numpy as np
+    strips = TranslationStrips("samples", 100, 500, images_a=np.zeros((2, 8, 8, 3)),
+                               images_b=np.zeros((2, 8, 8, 3)))
+    strips.images_a.shape  # (2, 8, 8, 3)
+    ```
+    """
+
+    def __init__(self, folder, every, total, *, images_a, images_b, summary=None):
+        super().__init__(folder, every, total, n=len(images_a), summary=summary)
+        self.images_a = np.asarray(images_a, np.float32)
+        self.images_b = np.asarray(images_b, np.float32)
+
+    def images(self):
+        rows = np.asarray(self.model.translation_rows(self.images_a, self.images_b))
+        cols = rows.shape[1]
+        return rows.reshape((-1,) + rows.shape[2:]), cols
 
 
 class LossLog(_StepCallback):

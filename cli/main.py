@@ -1,4 +1,5 @@
-"""The `kerasgen` command: one click group with `families`, `train` and `sample`.
+"""The `kerasgen` command: one click group with `families`, `train`, `sample`,
+`translate` and `export`.
 
 Errors: a mistake of the user's (an unknown family, a bad path, a bad
 `--set`, a missing checkpoint) ends the command with one `Error: ...` line
@@ -293,8 +294,10 @@ def load_checkpoint(path):
 def _register_commands():
     from kerasgen.cli.export import export
     from kerasgen.cli.train import train
+    from kerasgen.cli.translate import translate
 
     cli.add_command(train)
+    cli.add_command(translate)
     cli.add_command(export)
 
 

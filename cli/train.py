@@ -6,8 +6,19 @@ A run lives in one folder, `runs/<name>/` by default:
     config.json        the resolved configuration (model and training)
     checkpoint.keras   the whole model with its optimizers, replaced atomically
     losses.csv         one row per step: step, then the family's losses
-    samples/           step_000500.png ... grids from fixed latents
+    samples/           step_000500.png ... grids from fixed latents (for the
+                       image-to-image families: strips of fixed test images)
     tensorboard/       scalars and sample grids, when TensorFlow is installed
+
+Image-to-image families (CycleGAN, Pix2Pix: a `data_spec()` with
+"pairing") read two aligned or unaligned sets with `kerasgen.data.pairs`
+(junyanz's `trainA/ trainB/` folders, or side-by-side A|B images), train
+on batches of `(a, b)`, and draw `samples/` as rows of
+`model.translation_rows(a, b)`. Their batch size defaults to the family's
+`default_batch_size` (1, as in the papers), and a fresh run that does not
+`--set` them gets `constant_steps = total // 2` and `decay_steps = total -
+total // 2` (the learning rate constant for half the run, then decaying
+linearly to zero).
 
 Training is Keras's own `fit()`: an "epoch" is one checkpoint interval
 (`steps_per_epoch = --checkpoint-every`), `epochs` covers `--steps`, and a
@@ -47,6 +58,8 @@ DEFAULT_SEED = 0
 DEFAULT_SAMPLE_EVERY = 100
 DEFAULT_CHECKPOINT_EVERY = 500
 DEFAULT_NUM_SAMPLES = 64
+# Images per domain in the translation strips of the image-to-image families.
+MAX_STRIP_IMAGES = 4
 
 TRAIN_DEFAULTS = {
     "steps": DEFAULT_STEPS,
@@ -63,7 +76,13 @@ RESUMABLE = (
     "checkpoint_every", "num_samples", "tensorboard",
 )
 # Command-line options that set a constructor argument of the same meaning.
-MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1"}
+MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1", "direction": "direction"}
+# Constructor arguments of the learning-rate schedule that a fresh run sets
+# from its length when the user does not (--set).
+SCHEDULE_KEYS = ("constant_steps", "decay_steps")
+DIRECTIONS = ("a2b", "b2a")
+# junyanz's spelling, accepted as well.
+_DIRECTION_ALIASES = {"atob": "a2b", "btoa": "b2a"}
 
 
 class TrainingError(RuntimeError):
@@ -79,8 +98,10 @@ class TrainingError(RuntimeError):
               help=f"Total training steps (batches). Default: {DEFAULT_STEPS}.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Total passes over the data (instead of --steps).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=DEFAULT_BATCH_SIZE,
-              show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Images (or image pairs) per step. Default: the family's "
+                   "`default_batch_size` (1 for cyclegan and pix2pix, as in "
+                   f"the papers), else {DEFAULT_BATCH_SIZE}.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
               help="Seeds weights, data order, training noise and sample latents.")
 @click.option("--name", default=None, help="Run name. Default: the family's name.")
@@ -93,6 +114,10 @@ class TrainingError(RuntimeError):
               help="Learning rate (the family's `learning_rate`).")
 @click.option("--beta1", type=float, default=None,
               help="Adam beta_1 (the family's `beta_1`).")
+@click.option("--direction", type=str, default=None, metavar="a2b|b2a",
+              callback=lambda ctx, param, value: _direction(value),
+              help="Pix2Pix: which half of the pairs is the input (the "
+                   "family's `direction`; AtoB/BtoA also accepted).")
 @click.option("--resume", is_flag=True,
               help="Continue the run from <out>/checkpoint.keras.")
 @click.option("--overwrite", is_flag=True,
@@ -103,8 +128,10 @@ class TrainingError(RuntimeError):
               default=DEFAULT_CHECKPOINT_EVERY, show_default=True,
               help="Save the checkpoint every N steps (also the length of a "
                    "progress-bar epoch).")
-@click.option("--num-samples", type=click.IntRange(min=1), default=DEFAULT_NUM_SAMPLES,
-              show_default=True, help="Images in each sample grid.")
+@click.option("--num-samples", type=click.IntRange(min=1), default=None,
+              help=f"Images in each sample grid (default {DEFAULT_NUM_SAMPLES}); for "
+                   "the image-to-image families, fixed test images per domain "
+                   f"in each strip (at most and by default {MAX_STRIP_IMAGES}).")
 @click.option("--tensorboard/--no-tensorboard", default=True, show_default=True,
               help="Write TensorBoard logs (needs TensorFlow and TensorBoard).")
 @backend_option
@@ -126,6 +153,7 @@ class _Run:
         self.ctx = ctx
         self.family = family
         self.options = options
+        self.spec = {}
 
     def given(self, name):
         """Whether an option was given on the command line."""
@@ -171,51 +199,34 @@ class _Run:
                     f"Family '{self.family}' needs --set for {', '.join(missing)}. "
                     f"Received: --set {' '.join(options['assignments']) or '(none)'}"
                 )
-            set_random_seed(options["seed"])
-            model = cls(**overrides)
-            model.compile()
+            if options["epochs"] is None:
+                overrides.update(self._schedule(
+                    defaults, overrides, options["steps"] or DEFAULT_STEPS
+                ))
+            model = self._build(cls, overrides)
             model_config = {**defaults, **overrides}
         done = _steps_done(model)
 
         # === Data ===
-        from kerasgen.data import load_images
-        from kerasgen.data import make_batches
-
-        spec = model.data_spec()
-        with_labels = bool(spec.get("with_labels"))
-        data = load_images(
-            options["data"], image_size=spec["image_size"], channels=spec["channels"]
-        )
-        if with_labels and data.labels is None:
-            raise UserError(
-                f"This {cls.__name__} is class-conditional (num_classes="
-                f"{getattr(model, 'num_classes', '?')}) but the data has no "
-                f"labels. Received: data={data.source}"
-            )
-        model_classes = getattr(model, "num_classes", 0) or 0
-        if with_labels and data.num_classes and data.num_classes > model_classes:
-            raise UsageMistake(
-                f"The data has {data.num_classes} classes but the model "
-                f"num_classes={model_classes}; use --set "
-                f"num_classes={data.num_classes}. Received: data={data.source}"
-            )
+        spec = self.spec = model.data_spec()
+        self._resolve_sampling_options(cls, spec)
         batch_size = options["batch_size"]
-        if batch_size > len(data.images):
-            raise UsageMistake(
-                f"--batch-size is larger than the data ({len(data.images)} "
-                f"images in {data.source}). Received: --batch-size {batch_size}"
-            )
-        if options["epochs"] is not None:
-            total = options["epochs"] * (len(data.images) // batch_size)
-        else:
-            total = options["steps"] or DEFAULT_STEPS
+        data = (_PairSets if spec.get("pairing") else _ImageSet)(self, model, spec)
+        total = data.total(batch_size)
+        if not options["resume"] and options["epochs"] is not None:
+            schedule = self._schedule(defaults, overrides, total)
+            if schedule:
+                # With --epochs, the run's length is known once the data is.
+                overrides.update(schedule)
+                model = self._build(cls, overrides)
+                model_config = {**defaults, **overrides}
         train_config = {key: options[key] for key in RESUMABLE}
 
         # === Config ===
         if options["overwrite"]:
             _clear_run(folder)
         self._print_config(cls, name, folder, model_config, defaults, train_config,
-                           data, total, done)
+                           data.describe(), total, done)
         os.makedirs(folder, exist_ok=True)
         self._write_config(folder, cls, name, model_config, defaults, train_config,
                            total)
@@ -235,9 +246,9 @@ class _Run:
                 os.path.join(folder, "tensorboard")
             )
         interval = min(options["checkpoint_every"], total)
-        samples = callbacks_lib.SampleGrid(
+        samples = data.sample_callback(
             os.path.join(folder, "samples"), min(options["sample_every"], total),
-            total, n=options["num_samples"], seed=options["seed"], summary=summary,
+            total, summary,
         )
         checkpoint = callbacks_lib.Checkpoint(checkpoint_path, interval, total)
         losses = callbacks_lib.LossLog(os.path.join(folder, "losses.csv"),
@@ -253,10 +264,7 @@ class _Run:
                 stopper.total = stop
                 # A fresh, seeded stream per fit() call, so that a partial
                 # epoch does not replay the first batches of the previous one.
-                batches = make_batches(
-                    data, batch_size, shuffle=True, seed=options["seed"] + start,
-                    with_labels=with_labels, repeat=True,
-                )
+                batches = data.batches(batch_size, seed=options["seed"] + start)
                 model.fit(
                     batches,
                     # `epochs` counts the whole run, so that the progress
@@ -291,6 +299,46 @@ class _Run:
             click.echo(f"TensorBoard: tensorboard --logdir {summary.logdir}")
 
     # --- helpers ------------------------------------------------------------------
+
+    def _build(self, cls, overrides):
+        set_random_seed(self.options["seed"])
+        model = cls(**overrides)
+        model.compile()
+        return model
+
+    def _schedule(self, defaults, overrides, total):
+        """`constant_steps`/`decay_steps` for a fresh run of `total` steps,
+        for a family that has them and where the user did not --set them:
+        half the run at a constant learning rate, then half decaying to 0."""
+        if not all(key in defaults for key in SCHEDULE_KEYS):
+            return {}
+        values = {"constant_steps": total // 2, "decay_steps": total - total // 2}
+        return {key: value for key, value in values.items() if key not in overrides}
+
+    def _resolve_sampling_options(self, cls, spec):
+        """Fills the defaults of --batch-size and --num-samples, which depend
+        on the family (a resumed run has them from its config.json)."""
+        options = self.options
+        if options["batch_size"] is None:
+            options["batch_size"] = _default_batch_size(cls)
+        if spec.get("pairing"):
+            if options["num_samples"] is None:
+                options["num_samples"] = MAX_STRIP_IMAGES
+            elif options["num_samples"] > MAX_STRIP_IMAGES:
+                logger.info(
+                    "--num-samples %d: the translation strips show at most %d "
+                    "test images per domain.", options["num_samples"],
+                    MAX_STRIP_IMAGES,
+                )
+                options["num_samples"] = MAX_STRIP_IMAGES
+        elif options["num_samples"] is None:
+            options["num_samples"] = DEFAULT_NUM_SAMPLES
+
+    def total_steps(self, steps_per_epoch):
+        """The run's length: --steps, or --epochs passes of `steps_per_epoch`."""
+        if self.options["epochs"] is not None:
+            return self.options["epochs"] * steps_per_epoch
+        return self.options["steps"] or DEFAULT_STEPS
 
     def _previous_run(self, folder, checkpoint_path):
         """Checks the run folder against --resume/--overwrite; returns the
@@ -379,24 +427,28 @@ class _Run:
             )
 
     def _print_config(self, cls, name, folder, model_config, defaults, train_config,
-                      data, total, done):
+                      data_lines, total, done):
         lines = [f"kerasgen train {self.family}: run '{name}' in {folder}"]
         lines += config_lib.format_config(
             f"model ({cls.__name__}):", model_config, defaults
         )
-        embedded = "(embedded) scikit-learn digits"
+        embedded = (
+            "(embedded) pairs made from scikit-learn digits" if self.spec.get("pairing")
+            else "(embedded) scikit-learn digits"
+        )
         shown = dict(train_config, data=train_config["data"] or embedded)
         if shown["epochs"] is None:
             shown.pop("epochs")
             shown["steps"] = total
         else:
             shown["steps"] = f"{total} ({shown['epochs']} epochs)"
-        train_defaults = dict(TRAIN_DEFAULTS, data=embedded)
-        lines += config_lib.format_config("training:", shown, train_defaults)
-        lines.append(
-            f"  {len(data.images)} images of {data.image_shape} from {data.source}"
-            + (f" ({data.skipped} unreadable skipped)" if data.skipped else "")
+        train_defaults = dict(
+            TRAIN_DEFAULTS, data=embedded, batch_size=_default_batch_size(cls),
+            num_samples=(MAX_STRIP_IMAGES if self.spec.get("pairing")
+                         else DEFAULT_NUM_SAMPLES),
         )
+        lines += config_lib.format_config("training:", shown, train_defaults)
+        lines += [f"  {line}" for line in data_lines]
         lines.append(f"  steps done: {done} of {total}")
         click.echo("\n".join(lines))
 
@@ -441,6 +493,186 @@ class _Run:
         elif self.options["name"]:
             parts += ["--name", name]
         return " ".join(shlex.quote(p) for p in parts + ["--resume"])
+
+
+class _ImageSet:
+    """The data of a sampling family: one set of images, with labels for the
+    class-conditional ones; samples are grids of `model.sample`."""
+
+    def __init__(self, run, model, spec):
+        from kerasgen.data import load_images
+
+        self.run = run
+        self.with_labels = bool(spec.get("with_labels"))
+        data = self.data = load_images(
+            run.options["data"], image_size=spec["image_size"],
+            channels=spec["channels"],
+        )
+        cls = type(model)
+        if self.with_labels and data.labels is None:
+            raise UserError(
+                f"This {cls.__name__} is class-conditional (num_classes="
+                f"{getattr(model, 'num_classes', '?')}) but the data has no "
+                f"labels. Received: data={data.source}"
+            )
+        model_classes = getattr(model, "num_classes", 0) or 0
+        if self.with_labels and data.num_classes and data.num_classes > model_classes:
+            raise UsageMistake(
+                f"The data has {data.num_classes} classes but the model "
+                f"num_classes={model_classes}; use --set "
+                f"num_classes={data.num_classes}. Received: data={data.source}"
+            )
+
+    def total(self, batch_size):
+        data = self.data
+        if batch_size > len(data.images):
+            raise UsageMistake(
+                f"--batch-size is larger than the data ({len(data.images)} "
+                f"images in {data.source}). Received: --batch-size {batch_size}"
+            )
+        return self.run.total_steps(len(data.images) // batch_size)
+
+    def describe(self):
+        data = self.data
+        return [
+            f"{len(data.images)} images of {data.image_shape} from {data.source}"
+            + (f" ({data.skipped} unreadable skipped)" if data.skipped else "")
+        ]
+
+    def batches(self, batch_size, seed):
+        from kerasgen.data import make_batches
+
+        return make_batches(
+            self.data, batch_size, shuffle=True, seed=seed,
+            with_labels=self.with_labels, repeat=True,
+        )
+
+    def sample_callback(self, folder, every, total, summary):
+        from kerasgen.cli.callbacks import SampleGrid
+
+        options = self.run.options
+        return SampleGrid(
+            folder, every, total, n=options["num_samples"], seed=options["seed"],
+            summary=summary,
+        )
+
+
+class _PairSets:
+    """The data of an image-to-image family (`data_spec()["pairing"]`): two
+    sets of images, aligned pairs (Pix2Pix, in the model's direction) or two
+    unaligned domains (CycleGAN), trained on as batches of `(a, b)`;
+    samples are strips of `model.translation_rows` on fixed test images."""
+
+    def __init__(self, run, model, spec):
+        from kerasgen.data import pairs
+
+        self.run = run
+        self.paired = spec["pairing"] == "paired"
+        self.direction = spec.get("direction")
+        self.source = run.options["data"]
+        self.load_options = dict(image_size=spec["image_size"], channels=spec["channels"])
+        if self.paired:
+            self.load_options["direction"] = self.direction
+        self._load = pairs.load_paired if self.paired else pairs.load_unpaired
+        self.data_a, self.data_b = self._load(self.source, **self.load_options)
+
+    def total(self, batch_size):
+        from kerasgen.data import pairs
+
+        smallest = min(len(self.data_a), len(self.data_b))
+        if batch_size > smallest:
+            raise UsageMistake(
+                f"--batch-size is larger than the data ({self._count()}). "
+                f"Received: --batch-size {batch_size}"
+            )
+        return self.run.total_steps(
+            pairs.pair_steps_per_epoch(self.data_a, self.data_b, batch_size)
+        )
+
+    def _count(self):
+        if self.paired:
+            return f"{len(self.data_a)} pairs in {self.data_a.source}"
+        return (
+            f"{len(self.data_a)} images A in {self.data_a.source}, "
+            f"{len(self.data_b)} images B in {self.data_b.source}"
+        )
+
+    def describe(self):
+        a, b = self.data_a, self.data_b
+        skipped = a.skipped + b.skipped
+        note = f" ({skipped} unreadable skipped)" if skipped else ""
+        if self.paired:
+            return [
+                f"{len(a)} pairs of {a.image_shape} from {a.source} (direction "
+                f"{self.direction}: inputs {self.direction[0].upper()}, targets "
+                f"{self.direction[-1].upper()}){note}"
+            ]
+        return [
+            f"{len(a)} images A of {a.image_shape} from {a.source}",
+            f"{len(b)} images B of {b.image_shape} from {b.source}{note}",
+        ]
+
+    def batches(self, batch_size, seed):
+        from kerasgen.data import pairs
+
+        return pairs.make_pair_batches(
+            self.data_a, self.data_b, batch_size, paired=self.paired,
+            shuffle=True, seed=seed, repeat=True,
+        )
+
+    def strip_images(self, n):
+        """Up to `n` fixed images per domain for the strips: from the test
+        split (testA/ testB/, test/) where the source has one, else the
+        first training images. Returns `(images_a, images_b, where)`."""
+        from kerasgen.data import to_unit_range
+
+        test = None
+        if self.source is not None:
+            try:
+                test = self._load(
+                    self.source, split="test", max_images=n, **self.load_options
+                )
+            except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+                logger.debug("no test split for the strips: %s", error)
+        if test is None:
+            test, where = (self.data_a, self.data_b), "the first training images"
+        else:
+            where = "the test split"
+        # Pairs stay aligned: both sets have the same length.
+        return (
+            to_unit_range(test[0].images[:n]), to_unit_range(test[1].images[:n]), where
+        )
+
+    def sample_callback(self, folder, every, total, summary):
+        from kerasgen.cli.callbacks import TranslationStrips
+
+        images_a, images_b, where = self.strip_images(self.run.options["num_samples"])
+        logger.info(
+            "sample strips: %d + %d fixed images from %s",
+            len(images_a), len(images_b), where,
+        )
+        return TranslationStrips(
+            folder, every, total, images_a=images_a, images_b=images_b,
+            summary=summary,
+        )
+
+
+def _default_batch_size(cls):
+    """The family's `default_batch_size` (the paper's), else 64."""
+    return getattr(cls, "default_batch_size", None) or DEFAULT_BATCH_SIZE
+
+
+def _direction(value):
+    """--direction as `a2b`/`b2a` (junyanz's AtoB/BtoA accepted)."""
+    if value is None:
+        return None
+    lowered = value.lower()
+    lowered = _DIRECTION_ALIASES.get(lowered, lowered)
+    if lowered not in DIRECTIONS:
+        raise click.BadParameter(
+            f"expected a2b or b2a (or AtoB/BtoA). Received: --direction {value}"
+        )
+    return lowered
 
 
 def epoch_segments(done, total, interval):

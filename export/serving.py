@@ -118,14 +118,16 @@ def saved_model(model, out_dir, *, name=None, version=None, batch_size=None):
 
     Writes `out_dir/<name>/<version>/` with the family's named signatures
     (`generate`, `generate_from_seed` for GANs; `encode`, `decode`,
-    `reconstruct`, `generate_from_seed` for VAEs; `serving_default`; see
-    `kerasgen.export.signatures`) and rewrites `out_dir/models.config`.
+    `reconstruct`, `generate_from_seed` for VAEs; `translate_a2b`,
+    `translate_b2a` for CycleGAN; `translate` for Pix2Pix; `serving_default`;
+    see `kerasgen.export.signatures`) and rewrites `out_dir/models.config`.
     Runs on the TensorFlow backend only: a checkpoint trained on JAX is
     loaded with `KERAS_BACKEND=tensorflow` and exported from there.
 
     Args:
-        model: a kerasgen VAE or generator family (`GAN`, `DCGAN`, ...; see
-            `kerasgen.export.signatures.family_kind`).
+        model: a kerasgen VAE, generator family (`GAN`, `DCGAN`, ...) or
+            image-to-image family (`CycleGAN`, `Pix2Pix`); see
+            `kerasgen.export.signatures.family_kind`.
         out_dir: str. The export folder, TF Serving's `--model_base_path`
             parent; created if missing.
         name: str or None. The model name (a folder, and the name in the

@@ -18,6 +18,9 @@ a client can write to a PNG as is.
 | VAE          | `decode`             | `z` float32 `(n, latent_dim)`               | `images`, `images_uint8`  |
 | VAE          | `reconstruct`        | `images` float32 `(n, H, W, C)`             | `images`, `images_uint8`  |
 | VAE          | `generate_from_seed` | `seed` int64 `()`, `n` int32 `()`           | `images`, `images_uint8`  |
+| CycleGAN     | `translate_a2b`      | `images` float32 `(n, S, S, 3)` in [-1, 1]  | `images`, `images_uint8`  |
+| CycleGAN     | `translate_b2a`      | `images` float32 `(n, S, S, 3)` in [-1, 1]  | `images`, `images_uint8`  |
+| Pix2Pix      | `translate`          | `images` float32 `(n, S, S, 3)` in [-1, 1]  | `images`, `images_uint8`  |
 
 A conditional VAE (`num_classes > 0`) adds `labels` int32 `(n,)` to
 `encode`, `decode` and `reconstruct`; its `generate_from_seed` takes `seed`
@@ -28,7 +31,10 @@ WGAN-GP export the same way; a conditional GAN (`num_classes > 0`: the
 generator takes `[z, labels]`) as the "cond. GAN" rows.
 
 `serving_default` is the family's main use: `generate` for GANs, `decode`
-for VAEs (a VAE served is a generator: latents in, images out).
+for VAEs (a VAE served is a generator: latents in, images out),
+`translate_a2b` for CycleGAN (generator `generator_ab`; `translate_b2a` runs
+`generator_ba`) and `translate` for Pix2Pix (its one generator, in the
+direction it was trained for: `model.direction`).
 
 `generate_from_seed` draws `z ~ N(0, I)` inside the graph with
 `tf.random.stateless_normal(seed=[seed, 0])`: the same seed gives the same
@@ -42,7 +48,10 @@ This module imports TensorFlow only inside its functions, so that
 import keras
 
 #: The signature `serving_default` points to, per family kind.
-SERVING_DEFAULT = {"gan": "generate", "conditional_gan": "generate", "vae": "decode"}
+SERVING_DEFAULT = {
+    "gan": "generate", "conditional_gan": "generate", "vae": "decode",
+    "cyclegan": "translate_a2b", "pix2pix": "translate",
+}
 #: Signatures that need ops outside the TFLite builtins (stateless RNG).
 NEEDS_SELECT_TF_OPS = ("generate_from_seed",)
 
@@ -71,9 +80,13 @@ def require_tensorflow_backend(what="Export"):
 
 
 def family_kind(model):
-    """`"gan"`, `"conditional_gan"` or `"vae"`: the signature set of `model`.
+    """`"gan"`, `"conditional_gan"`, `"vae"`, `"cyclegan"` or `"pix2pix"`:
+    the signature set of `model`.
 
-    A VAE exports `encode`/`decode`/`reconstruct`. Any other model with a
+    An image-to-image family (a `data_spec()` with "pairing") exports its
+    generators: `"cyclegan"` (unpaired: `generator_ab` and `generator_ba`)
+    or `"pix2pix"` (paired: one `generator`). A VAE exports
+    `encode`/`decode`/`reconstruct`. Any other model with a
     `generator` network and an int `latent_dim` is a generator family (GAN,
     DCGAN, WGAN, WGAN-GP, ...): `generator(z)`, or `generator([z, labels])`
     when it has `num_classes > 0` (conditional GAN, AC-GAN).
@@ -89,16 +102,32 @@ def family_kind(model):
 
     if isinstance(model, VAE):
         return "vae"
+    pairing = _pairing(model)
+    if pairing == "unpaired" and all(
+        isinstance(getattr(model, name, None), keras.Model)
+        for name in ("generator_ab", "generator_ba")
+    ):
+        return "cyclegan"
+    if pairing == "paired" and isinstance(getattr(model, "generator", None), keras.Model):
+        return "pix2pix"
     generator = getattr(model, "generator", None)
     latent_dim = getattr(model, "latent_dim", None)
     if isinstance(generator, keras.Model) and isinstance(latent_dim, int):
         return "conditional_gan" if getattr(model, "num_classes", 0) else "gan"
     raise TypeError(
-        "kerasgen.export exports VAEs and generator families (a `generator` "
+        "kerasgen.export exports VAEs, generator families (a `generator` "
         "network from latents `z` of size `latent_dim`, with class labels "
-        "when `num_classes > 0`: GAN, DCGAN and the like). "
+        "when `num_classes > 0`: GAN, DCGAN and the like) and image-to-image "
+        "families (CycleGAN, Pix2Pix). "
         f"Received: model of type {type(model).__name__}"
     )
+
+
+def _pairing(model):
+    data_spec = getattr(model, "data_spec", None)
+    if not callable(data_spec):
+        return None
+    return data_spec().get("pairing")
 
 
 def default_model_name(model):
@@ -203,13 +232,18 @@ _SIGNATURES = {
     "gan": ("generate", "generate_from_seed"),
     "conditional_gan": ("generate", "generate_from_seed"),
     "vae": ("encode", "decode", "reconstruct", "generate_from_seed"),
+    "cyclegan": ("translate_a2b", "translate_b2a"),
+    "pix2pix": ("translate",),
 }
 
 
 def serving_functions(model, batch_size=None):
     """`(networks, {name: (python function, input_signature)})` of a family."""
-    if family_kind(model) in ("gan", "conditional_gan"):
+    kind = family_kind(model)
+    if kind in ("gan", "conditional_gan"):
         return _gan_functions(model, batch_size)
+    if kind in ("cyclegan", "pix2pix"):
+        return _translation_functions(model, batch_size)
     return _vae_functions(model, batch_size)
 
 
@@ -324,3 +358,31 @@ def _vae_functions(model, batch_size):
             ]),
         }
     return [encoder, decoder], functions
+
+
+def _translation_functions(model, batch_size):
+    """CycleGAN: `translate_a2b` (`generator_ab`) and `translate_b2a`
+    (`generator_ba`); Pix2Pix: `translate` (`generator`). Images in and
+    out are in [-1, 1], as `model.translate` takes and returns them."""
+    import tensorflow as tf
+
+    spec = model.data_spec()
+    size, channels = int(spec["image_size"]), int(spec.get("channels", 3))
+    image_spec = tf.TensorSpec([batch_size, size, size, channels], tf.float32,
+                               name="images")
+
+    def endpoint(generator):
+        def translate(images):
+            return _image_outputs(tf, generator(images, training=False))
+
+        return translate, [image_spec]
+
+    if family_kind(model) == "pix2pix":
+        generator = model.sampling_network("generator")
+        return [generator], {"translate": endpoint(generator)}
+    generator_ab = model.sampling_network("generator_ab")
+    generator_ba = model.sampling_network("generator_ba")
+    return [generator_ab, generator_ba], {
+        "translate_a2b": endpoint(generator_ab),
+        "translate_b2a": endpoint(generator_ba),
+    }

@@ -1,0 +1,294 @@
+"""Tests of the image-to-image side of the command line: `kerasgen train
+cyclegan|pix2pix` and `kerasgen translate`.
+
+Like tests/test_cli.py, the commands run in-process with `CliRunner` on the
+backend `KERAS_BACKEND` selects. Training is the slow part, so three tiny
+runs are module fixtures shared by the tests: a CycleGAN and a Pix2Pix on
+the embedded digit pairs, and a Pix2Pix on a folder of named pairs.
+"""
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import keras
+
+from kerasgen.cli.main import cli
+
+ON_TF = keras.backend.backend() == "tensorflow"
+SIZE = 16  # CycleGAN's; Pix2Pix runs at 8 (its U-Net is deeper per pixel).
+CYCLEGAN = [
+    "--set", f"image_size={SIZE}", "--set", "generator_filters=4",
+    "--set", "discriminator_filters=4", "--set", "num_residual_blocks=1",
+    "--set", "discriminator_layers=1", "--set", "jitter=false", "--no-tensorboard",
+]
+PIX2PIX = [
+    "--set", "image_size=8", "--set", "generator_filters=4",
+    "--set", "discriminator_filters=4", "--set", "discriminator_layers=1",
+    "--set", "jitter=false", "--no-tensorboard",
+]
+# (jitter=false: the random resize-and-crop is the model's to test, and
+# compiling it costs seconds per run.)
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_ok(result):
+    assert result.exit_code == 0, result.output + result.stderr
+
+
+def assert_one_line_error(result, code=None):
+    assert result.exit_code != 0, result.output
+    if code is not None:
+        assert result.exit_code == code, (result.exit_code, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+
+
+def strip_size(rows, cols=3, size=SIZE, padding=2):
+    """(width, height) of a `make_grid` of rows x cols images."""
+    return (padding + cols * (size + padding), padding + rows * (size + padding))
+
+
+def steps_of(folder):
+    model = keras.saving.load_model(os.path.join(folder, "checkpoint.keras"))
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations)), model
+
+
+@pytest.fixture(scope="module")
+def cyclegan_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cyclegan") / "run"
+    options = list(CYCLEGAN)
+    if ON_TF:  # The strips go to TensorBoard too (TensorFlow is loaded anyway).
+        options.remove("--no-tensorboard")
+    result = invoke("train", "cyclegan", "--out", out, *options, "--steps", 3,
+                    "--sample-every", 2, "--checkpoint-every", 3)
+    assert_ok(result)
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def pix2pix_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pix2pix") / "run"
+    # junyanz's spelling of the direction is accepted too.
+    result = invoke("train", "pix2pix", "--out", out, *PIX2PIX, "--steps", 2,
+                    "--direction", "BtoA")
+    assert_ok(result)
+    return out, result
+
+
+def write_pairs(root, split, count, seed):
+    """`root/<split>A/i.png` and `root/<split>B/i.png`: B is A inverted."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        a = rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+        for domain, pixels in (("A", a), ("B", 255 - a)):
+            folder = root / f"{split}{domain}"
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(folder / f"{i}.png")
+
+
+# --- train ------------------------------------------------------------------------
+
+
+def test_cyclegan_trains_on_the_embedded_pairs(cyclegan_run):
+    out, result = cyclegan_run
+    # Batch size 1 (the family's default, not marked as changed), and the
+    # learning-rate schedule: constant for half the run, then decaying.
+    assert re.search(r"^\s+batch_size\s+1$", result.stdout, re.M)
+    assert re.search(r"\* constant_steps\s+1\s+\[default: None\]", result.stdout)
+    assert re.search(r"\* decay_steps\s+2\s+\[default: None\]", result.stdout)
+    assert "images A of (16, 16, 3)" in result.stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["family"] == "cyclegan"
+    assert config["model"]["constant_steps"] == 1 and config["model"]["decay_steps"] == 2
+    assert config["train"]["batch_size"] == 1 and config["train"]["num_samples"] == 4
+    steps, model = steps_of(out)
+    assert steps == 3
+    assert (model.constant_steps, model.decay_steps) == (1, 2)
+
+    # Strips: 4 rows [a, G(a), F(G(a))] then 4 rows [b, F(b), G(F(b))].
+    assert sorted(os.listdir(out / "samples")) == ["step_000002.png", "step_000003.png"]
+    strip = Image.open(out / "samples" / "step_000003.png")
+    assert strip.mode == "RGB" and strip.size == strip_size(rows=8)
+    # The fixed inputs: the first column is the same at every step.
+    first = np.asarray(Image.open(out / "samples" / "step_000002.png"))
+    last = np.asarray(strip)
+    column = slice(0, 2 + SIZE + 2)
+    np.testing.assert_array_equal(first[:, column], last[:, column])
+    if ON_TF:
+        events = list((out / "tensorboard").glob("events.out.tfevents.*"))
+        assert events and events[0].stat().st_size > 1000
+
+
+def test_pix2pix_trains_in_its_direction(pix2pix_run):
+    out, result = pix2pix_run
+    assert re.search(r"\* direction\s+b2a\s+\[default: a2b\]", result.stdout)
+    assert "direction b2a: inputs B, targets A" in result.stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["direction"] == "b2a"
+    assert config["model"]["constant_steps"] == 1 and config["model"]["decay_steps"] == 1
+    assert config["train"]["batch_size"] == 1
+    # Strips of [input, output, target], one row per fixed test image.
+    assert Image.open(out / "samples" / "step_000002.png").size == strip_size(rows=4, size=8)
+
+
+def test_pix2pix_resume_keeps_the_schedule_of_its_checkpoint(pix2pix_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(pix2pix_run[0], out)
+    result = invoke("train", "pix2pix", "--out", out, "--resume", "--steps", 3)
+    assert_ok(result)
+    assert "steps done: 2 of 3" in result.stdout
+    steps, model = steps_of(out)
+    assert steps == 3 and model.direction == "b2a"
+    # Set on the fresh run of 2 steps; a longer resumed run does not change them.
+    assert (model.constant_steps, model.decay_steps) == (1, 1)
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["decay_steps"] == 1 and config["train"]["batch_size"] == 1
+
+
+def test_pix2pix_on_a_folder_counts_epochs_and_draws_the_test_split(tmp_path):
+    data = tmp_path / "pairs"
+    write_pairs(data, "train", 4, seed=0)
+    write_pairs(data, "test", 2, seed=1)
+    out = tmp_path / "run"
+    result = invoke("train", "pix2pix", "--out", out, *PIX2PIX, "--data", data,
+                    "--epochs", 1, "--batch-size", 2, "--num-samples", 9)
+    assert_ok(result)
+    # 4 pairs // batch 2 = 2 steps; the schedule covers those 2 steps.
+    assert "steps done: 0 of 2" in result.stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["constant_steps"] == 1 and config["model"]["decay_steps"] == 1
+    assert "test split" in result.stderr
+    # Both test pairs (fewer than --num-samples), inputs first.
+    strip = np.asarray(Image.open(out / "samples" / "step_000002.png"))
+    assert strip.shape[:2] == strip_size(rows=2, size=8)[::-1]
+    test_input = np.asarray(Image.open(data / "testA" / "0.png").resize((8, 8), Image.BILINEAR))
+    np.testing.assert_allclose(strip[2:10, 2:10].astype(int), test_input.astype(int), atol=1)
+
+
+@pytest.mark.parametrize(
+    "family, extra, code, fragment",
+    [
+        ("cyclegan", ["--direction", "b2a"], 2, "has no 'direction'"),
+        ("dcgan", ["--direction", "b2a"], 2, "has no 'direction'"),
+        ("pix2pix", ["--direction", "sideways"], 2, "a2b or b2a"),
+        ("cyclegan", ["--batch-size", 100000], 2, "--batch-size"),
+        ("pix2pix", ["--data", "FOLDER"], 1, "side-by-side"),
+        ("cyclegan", ["--data", "FOLDER"], 1, "trainA"),
+    ],
+)
+def test_user_mistakes_end_in_one_error_line(tmp_path, family, extra, code, fragment):
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    Image.new("RGB", (8, 8)).save(folder / "x.png")
+    extra = [str(folder) if arg == "FOLDER" else arg for arg in extra]
+    options = {"cyclegan": CYCLEGAN, "pix2pix": PIX2PIX}.get(family, [])
+    result = invoke("train", family, "--out", tmp_path / "out", *options, *extra)
+    assert_one_line_error(result, code=code)
+    assert fragment in result.stderr
+
+
+# --- translate --------------------------------------------------------------------
+
+
+@pytest.fixture
+def images(tmp_path):
+    folder = tmp_path / "images"
+    (folder / "nested").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 30, 3), dtype=np.uint8)).save(folder / "wide.png")
+    Image.fromarray(rng.integers(0, 256, (12, 12), dtype=np.uint8)).save(
+        folder / "nested" / "grey.jpg")
+    (folder / "broken.png").write_text("not an image")
+    return folder
+
+
+def test_translate_writes_one_png_per_image(cyclegan_run, images, tmp_path):
+    run, _ = cyclegan_run
+    out = tmp_path / "out"
+    result = invoke("translate", run, images, "--out", out, "--strip")
+    assert_ok(result)
+    assert sorted(os.listdir(out)) == [
+        "grey.png", "grey.strip.png", "wide.png", "wide.strip.png"]
+    # At the model's resolution, RGB; the strip is input | output.
+    assert Image.open(out / "wide.png").size == (SIZE, SIZE)
+    assert Image.open(out / "grey.png").mode == "RGB"
+    assert Image.open(out / "wide.strip.png").size == strip_size(rows=1, cols=2)
+    assert "warning: skipped 1 unreadable" in result.stderr
+    assert "Translated 2 image(s) a2b" in result.stdout
+
+    # The output is the model's translation of the resized input.
+    from kerasgen.cli.translate import read_image
+
+    model = keras.saving.load_model(run / "checkpoint.keras")
+    want = model.translate(read_image(images / "wide.png", SIZE)[None], "b2a")[0]
+    invoke("translate", run, images / "wide.png", "--out", tmp_path / "b2a",
+           "--direction", "b2a")
+    got = np.asarray(Image.open(tmp_path / "b2a" / "wide.png")).astype(int)
+    assert np.abs(got - np.round((want + 1) * 127.5)).max() <= 1
+
+    # Never overwrites, unless asked to.
+    before = (out / "wide.png").read_bytes()
+    again = invoke("translate", run, images, "--out", out)
+    assert_one_line_error(again, code=1)
+    assert "--overwrite" in again.stderr
+    assert (out / "wide.png").read_bytes() == before
+    assert_ok(invoke("translate", run, images, "--out", out, "--overwrite",
+                     "--direction", "b2a"))
+
+
+def test_translate_pix2pix_has_one_direction(pix2pix_run, images, tmp_path):
+    run, _ = pix2pix_run
+    result = invoke("translate", run, images / "wide.png", "--out", tmp_path / "out")
+    assert_ok(result)
+    assert "Translated 1 image(s) b2a" in result.stdout
+    result = invoke("translate", run, images / "wide.png", "--out", tmp_path / "out2",
+                    "--direction", "a2b")
+    assert_one_line_error(result, code=2)
+    assert "translates b2a only" in result.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_translate_mistakes(cyclegan_run, images, tmp_path):
+    run, _ = cyclegan_run
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = invoke("translate", run, empty, "--out", tmp_path / "out")
+    assert_one_line_error(result, code=2)
+    assert "No images found" in result.stderr
+
+    result = invoke("translate", run, images / "broken.png", "--out", tmp_path / "out")
+    assert_one_line_error(result, code=1)
+    assert "could be read" in result.stderr
+
+    import kerasgen
+
+    dcgan = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
+                           discriminator_filters=4)
+    dcgan.save(tmp_path / "dcgan.keras")
+    result = invoke("translate", tmp_path / "dcgan.keras", images, "--out", tmp_path / "out")
+    assert_one_line_error(result, code=2)
+    assert "DCGAN, which does not translate" in result.stderr
+
+    result = invoke("translate", tmp_path / "nothing.keras", images, "--out", tmp_path / "out")
+    assert_one_line_error(result, code=2)
+    assert "No such checkpoint" in result.stderr
+
+
+def test_help_lists_translate():
+    result = invoke("--help")
+    assert "translate" in result.stdout
+    result = invoke("translate", "--help")
+    assert "model's resolution" in result.stdout
