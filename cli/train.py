@@ -75,6 +75,15 @@ RESUMABLE = (
     "data", "steps", "epochs", "batch_size", "seed", "sample_every",
     "checkpoint_every", "num_samples", "tensorboard",
 )
+# With no --data, the families whose paper configuration is too heavy for a
+# CPU demo train a small one on the embedded digits (each key can still be
+# --set): `kerasgen train cyclegan` must finish in a couple of minutes.
+EMBEDDED_DATA_SETTINGS = {
+    "cyclegan": dict(image_size=32, generator_filters=16,
+                     discriminator_filters=16, num_residual_blocks=3),
+    "pix2pix": dict(image_size=32, generator_filters=16,
+                    discriminator_filters=16),
+}
 # Command-line options that set a constructor argument of the same meaning.
 MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1", "direction": "direction"}
 # Constructor arguments of the learning-rate schedule that a fresh run sets
@@ -406,6 +415,9 @@ class _Run:
                     f"--{option} and --set {key}=... both set {key!r}; pass one."
                 )
             overrides[key] = options[option]
+        if options["data"] is None and not options["resume"]:
+            for key, value in EMBEDDED_DATA_SETTINGS.get(self.family.lower(), {}).items():
+                overrides.setdefault(key, value)
         if "seed" in defaults and "seed" not in overrides and not options["resume"]:
             # --seed seeds the family's training noise too (a resumed model
             # keeps the seed of its checkpoint).

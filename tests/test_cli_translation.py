@@ -292,3 +292,18 @@ def test_help_lists_translate():
     assert "translate" in result.stdout
     result = invoke("translate", "--help")
     assert "model's resolution" in result.stdout
+
+
+def test_embedded_data_trains_a_small_config_that_set_overrides(tmp_path):
+    # With no --data, `kerasgen train cyclegan` must be a CPU demo of a
+    # couple of minutes: the paper's 256x256, 9-block model is swapped for
+    # small settings, and each one given with --set still wins.
+    out = tmp_path / "run"
+    result = invoke("train", "cyclegan", "--out", out, "--steps", 1,
+                    "--set", "image_size=16", "--set", "num_residual_blocks=1",
+                    "--set", "discriminator_layers=1", "--set", "jitter=false",
+                    "--no-tensorboard")
+    assert_ok(result)
+    model = json.loads((out / "config.json").read_text())["model"]
+    assert (model["image_size"], model["num_residual_blocks"]) == (16, 1)
+    assert (model["generator_filters"], model["discriminator_filters"]) == (16, 16)
