@@ -1,7 +1,8 @@
 """The `kerasgen` command line (installed as `kerasgen.cli`).
 
 Commands: `kerasgen families`, `kerasgen train FAMILY`, `kerasgen sample
-CHECKPOINT`. Run `kerasgen --help`, or `python -m kerasgen.cli --help`.
+CHECKPOINT`, `kerasgen translate CHECKPOINT IMAGES...` (CycleGAN, pix2pix),
+`kerasgen export SOURCE`. Run `kerasgen --help`, or `python -m kerasgen.cli --help`.
 The click group is `kerasgen.cli.cli`; the console script calls
 `kerasgen.cli.main.main`.
 """

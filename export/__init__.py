@@ -1,13 +1,14 @@
 """Export of trained kerasgen models for serving (installed as `kerasgen.export`).
 
-Families: VAE, and every generator family (GAN, DCGAN, WGAN, WGAN-GP,
+Families: VAE, every generator family (GAN, DCGAN, WGAN, WGAN-GP,
 conditional GAN, AC-GAN: a `generator` from latents `z`, with labels when
-conditional).
+conditional), and the image-to-image families (CycleGAN: `translate_a2b`,
+`translate_b2a`; pix2pix: `translate`).
 
 - `saved_model(model, out_dir, name=None, version=None)`: a SavedModel in TF
   Serving's layout, `out_dir/<name>/<version>/`, with named signatures
   (`generate`, `generate_from_seed`, `encode`, `decode`, `reconstruct`,
-  `serving_default`) and `out_dir/models.config` beside it.
+  `translate*`, `serving_default`) and `out_dir/models.config` beside it.
 - `tflite(model, out, quantize="none"|"float16"|"dynamic-int8")`: a
   TFLite (LiteRT) file with the same signatures, checked by running it.
 
