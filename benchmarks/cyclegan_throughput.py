@@ -77,7 +77,6 @@ def main(argv=None):
     os.environ["KERAS_BACKEND"] = opts.backend
     sys.path.insert(0, str(REPO))
     import keras
-    import numpy as np
 
     import kerasgen
 

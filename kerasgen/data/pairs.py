@@ -25,6 +25,7 @@ from kerasgen.data.sources import _natural_key
 from kerasgen.data.sources import _read_image_files
 from kerasgen.data.sources import _standardize_image_size
 from kerasgen.data.sources import _subfolders
+from kerasgen.data.sources import check_load_options
 from kerasgen.data.sources import load_images
 
 logger = logging.getLogger("kerasgen.data")
@@ -96,7 +97,7 @@ def load_unpaired(
     ```
     """
     image_size = _required_image_size(image_size)
-    _check_options(channels, split, max_images)
+    check_load_options(channels, split, max_images)
     if source is None:
         return _unpaired_digits(image_size, channels, split, max_images)
     options = dict(image_size=image_size, channels=channels,
@@ -201,7 +202,7 @@ def load_paired(
     ```
     """
     image_size = _required_image_size(image_size)
-    _check_options(channels, split, max_images)
+    check_load_options(channels, split, max_images)
     if direction not in DIRECTIONS:
         raise ValueError(
             "`direction` must be 'a2b' (inputs A, targets B) or 'b2a' "
@@ -369,30 +370,6 @@ def _load_side_by_side(folder, split, image_size, channels, max_images):
 
 
 # --- helpers -----------------------------------------------------------------
-
-
-def _check_options(channels, split, max_images):
-    if channels is not None and (
-        isinstance(channels, bool) or channels not in (1, 3)
-    ):
-        raise ValueError(
-            "`channels` must be 1 (greyscale), 3 (RGB) or None (keep the "
-            f"native channels). Received: channels={channels!r}"
-        )
-    if not isinstance(split, str) or not split:
-        raise ValueError(
-            "`split` must be a non-empty string such as 'train' or 'test'. "
-            f"Received: split={split!r}"
-        )
-    if max_images is not None and (
-        isinstance(max_images, bool)
-        or not isinstance(max_images, (int, np.integer))
-        or max_images < 1
-    ):
-        raise ValueError(
-            "`max_images` must be a positive integer or None (all images). "
-            f"Received: max_images={max_images!r}"
-        )
 
 
 def _required_image_size(image_size):

@@ -107,27 +107,7 @@ def load_images(
     ```
     """
     image_size = _standardize_image_size(image_size)
-    if channels is not None and (
-        isinstance(channels, bool) or channels not in (1, 3)
-    ):
-        raise ValueError(
-            "`channels` must be 1 (greyscale), 3 (RGB) or None (keep the "
-            f"native channels). Received: channels={channels!r}"
-        )
-    if not isinstance(split, str) or not split:
-        raise ValueError(
-            "`split` must be a non-empty string such as 'train', 'test' or "
-            f"'trainA'. Received: split={split!r}"
-        )
-    if max_images is not None and (
-        isinstance(max_images, bool)
-        or not isinstance(max_images, (int, np.integer))
-        or max_images < 1
-    ):
-        raise ValueError(
-            "`max_images` must be a positive integer or None (all images). "
-            f"Received: max_images={max_images!r}"
-        )
+    check_load_options(channels, split, max_images)
     options = dict(
         image_size=image_size, channels=channels, split=split,
         max_images=max_images,
@@ -175,6 +155,31 @@ def _load_path(source, **options):
 
 
 # --- argument and array helpers ----------------------------------------------
+
+
+def check_load_options(channels, split, max_images):
+    """Checks the `channels`, `split` and `max_images` of a loader."""
+    if channels is not None and (
+        isinstance(channels, bool) or channels not in (1, 3)
+    ):
+        raise ValueError(
+            "`channels` must be 1 (greyscale), 3 (RGB) or None (keep the "
+            f"native channels). Received: channels={channels!r}"
+        )
+    if not isinstance(split, str) or not split:
+        raise ValueError(
+            "`split` must be a non-empty string such as 'train', 'test' or "
+            f"'trainA'. Received: split={split!r}"
+        )
+    if max_images is not None and (
+        isinstance(max_images, bool)
+        or not isinstance(max_images, (int, np.integer))
+        or max_images < 1
+    ):
+        raise ValueError(
+            "`max_images` must be a positive integer or None (all images). "
+            f"Received: max_images={max_images!r}"
+        )
 
 
 def _standardize_image_size(image_size):
