@@ -20,6 +20,7 @@ def train_step(model, data):
                 # Identity unless the optimizer is a LossScaleOptimizer.
                 scaled_loss = optimizer.scale_loss(loss)
             grads = tape.gradient(scaled_loss, variables)
+            grads = _after(loss, grads)
             optimizer.apply(grads, variables)
             logs.update(step_logs)
 
@@ -28,3 +29,25 @@ def train_step(model, data):
 
     model.optimizer.iterations.assign_add(1)
     return logs
+
+
+def _after(loss, grads):
+    """`grads`, made to wait for `loss`, so the update runs after its
+    forward pass.
+
+    tf.function orders each variable's reads and writes in program order,
+    but Grappler's dependency optimizer drops some of those control edges:
+    the optimizer's gradient all-reduce (an `IdentityN` over every
+    gradient) makes them look implied by data paths, and the same pass then
+    bypasses that `IdentityN`. A gradient that does not depend on its own
+    variable (the last, linear layer of a WGAN critic) is left with no
+    path from the forward reads: its update could run before them, or before
+    the previous repeat's clip. The loss depends on every forward read, and
+    each forward read on the previous repeat's writes.
+    """
+    with tf.control_dependencies([loss]):
+        return [
+            None if g is None
+            else tf.nest.map_structure(tf.identity, g, expand_composites=True)
+            for g in grads
+        ]
