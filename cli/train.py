@@ -229,6 +229,15 @@ class _Run:
                 overrides.update(schedule)
                 model = self._build(cls, overrides)
                 model_config = {**defaults, **overrides}
+        decay_end = (getattr(model, "constant_steps", None) or 0) + (
+            getattr(model, "decay_steps", None) or 0)
+        if options["resume"] and getattr(model, "decay_steps", None) and total > decay_end:
+            raise UsageMistake(
+                f"The checkpoint's learning rate decays to 0 at step {decay_end} "
+                f"(constant_steps + decay_steps), so steps after it would not "
+                f"change the weights. Resume with --steps {decay_end} at most, or "
+                f"start a new run (--name) with more steps. Received: --steps {total}"
+            )
         train_config = {key: options[key] for key in RESUMABLE}
 
         # === Config ===

@@ -147,12 +147,16 @@ def test_pix2pix_resume_keeps_the_schedule_of_its_checkpoint(pix2pix_run, tmp_pa
 
     out = tmp_path / "run"
     shutil.copytree(pix2pix_run[0], out)
+    # Set on the fresh run of 2 steps: the learning rate is 0 from step 2
+    # on, so a longer resumed run is refused rather than run for nothing.
     result = invoke("train", "pix2pix", "--out", out, "--resume", "--steps", 3)
+    assert_one_line_error(result, code=2)
+    assert "decays to 0 at step 2" in result.stderr
+    result = invoke("train", "pix2pix", "--out", out, "--resume")
     assert_ok(result)
-    assert "steps done: 2 of 3" in result.stdout
+    assert "nothing to train" in result.stdout
     steps, model = steps_of(out)
-    assert steps == 3 and model.direction == "b2a"
-    # Set on the fresh run of 2 steps; a longer resumed run does not change them.
+    assert steps == 2 and model.direction == "b2a"
     assert (model.constant_steps, model.decay_steps) == (1, 1)
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["decay_steps"] == 1 and config["train"]["batch_size"] == 1
