@@ -67,11 +67,12 @@ def find_images(paths):
     return unique
 
 
-def read_image(path, image_size, channels=3):
+def read_image(path, image_size, channels=3, half=None):
     """One image file as float32 `(image_size, image_size, channels)` in
     [-1, 1]: converted to RGB (or greyscale) and resized with Pillow
-    (bilinear), without cropping. Raises `OSError` (or `ValueError`) when
-    Pillow cannot read it.
+    (bilinear), without cropping; `half="left"` or `"right"` first takes
+    that half of a side-by-side pair. Raises `OSError` (or `ValueError`)
+    when Pillow cannot read it.
 
     Example:
 
@@ -89,6 +90,15 @@ def read_image(path, image_size, channels=3):
 
     with Image.open(path) as picture:
         picture = picture.convert("RGB" if channels == 3 else "L")
+        if half is not None:
+            width, height = picture.size
+            if abs(width - 2 * height) > 0.05 * width:
+                raise UsageMistake(
+                    f"--pairs takes side-by-side pairs (width = 2 x height); "
+                    f"{path} is {width}x{height}. Received: --pairs"
+                )
+            left = 0 if half == "left" else width // 2
+            picture = picture.crop((left, 0, left + width // 2, height))
         picture = picture.resize((image_size, image_size), Image.Resampling.BILINEAR)
         pixels = np.asarray(picture, np.uint8)
     return to_unit_range(pixels.reshape(image_size, image_size, channels))
@@ -163,13 +173,17 @@ def _write_png(pixels, path):
                    "writing anything).")
 @click.option("--strip", is_flag=True,
               help="Also write DIR/<stem>.strip.png: input | output side by side.")
+@click.option("--pairs", is_flag=True,
+              help="IMAGES are side-by-side pairs (A | B, the pix2pix layout): "
+                   "translate the input half (A for a2b, B for b2a); with "
+                   "--strip the other half is shown as the target.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Images per call of the generator.")
 @backend_option
 @debug_option
 @user_errors
-def translate(checkpoint, images, out, direction, overwrite, strip, batch_size,
-              backend):
+def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
+              batch_size, backend):
     """Translate IMAGES with an image-to-image CHECKPOINT into --out DIR.
 
     CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras) of
@@ -203,10 +217,14 @@ def translate(checkpoint, images, out, direction, overwrite, strip, batch_size,
     spec = model.data_spec()
     size, channels = int(spec["image_size"]), int(spec.get("channels", 3))
 
-    read, skipped = [], []
+    halves = ("left", "right") if direction == "a2b" else ("right", "left")
+    read, targets, skipped = [], {}, []
     for file in files:
         try:
-            read.append((file, read_image(file, size, channels)))
+            read.append((file, read_image(
+                file, size, channels, half=halves[0] if pairs else None)))
+            if pairs:
+                targets[file] = read_image(file, size, channels, half=halves[1])
         except (OSError, ValueError, SyntaxError) as error:  # PIL's errors
             logger.debug("cannot read %s: %s", file, error)
             skipped.append(file)
@@ -230,10 +248,11 @@ def translate(checkpoint, images, out, direction, overwrite, strip, batch_size,
     )
     os.makedirs(out, exist_ok=True)
     for (file, image), result in zip(read, translated):
-        targets = outputs[file]
-        _write_png(to_uint8(result), targets[0])
+        paths = outputs[file]
+        _write_png(to_uint8(result), paths[0])
         if strip:
-            _write_png(make_grid(np.stack([image, result]), nrow=2), targets[1])
+            shown = [image, result] + ([targets[file]] if pairs else [])
+            _write_png(make_grid(np.stack(shown), nrow=len(shown)), paths[1])
     click.echo(
         f"Translated {len(read)} image(s) {direction} with {path} into {out} "
         f"({size}x{size})" + (f"; skipped {len(skipped)} unreadable" if skipped else "")

@@ -311,3 +311,23 @@ def test_embedded_data_trains_a_small_config_that_set_overrides(tmp_path):
     model = json.loads((out / "config.json").read_text())["model"]
     assert (model["image_size"], model["num_residual_blocks"]) == (16, 1)
     assert (model["generator_filters"], model["discriminator_filters"]) == (16, 16)
+
+
+def test_translate_pairs_takes_the_input_half_and_shows_the_target(pix2pix_run, tmp_path):
+    run, _ = pix2pix_run  # trained b2a: the right half is the input
+    pair = np.zeros((8, 16, 3), np.uint8)
+    pair[:, :8] = (255, 0, 0)  # A, left: red
+    pair[:, 8:] = (0, 0, 255)  # B, right: blue
+    Image.fromarray(pair).save(tmp_path / "pair.png")
+    result = invoke("translate", run, tmp_path / "pair.png", "--pairs", "--strip",
+                    "--out", tmp_path / "out")
+    assert_ok(result)
+    strip = np.asarray(Image.open(tmp_path / "out" / "pair.strip.png"))
+    assert strip.shape == (12, 32, 3)  # input | output | target, padding 2
+    np.testing.assert_array_equal(strip[6, 6], (0, 0, 255))   # input: B
+    np.testing.assert_array_equal(strip[6, 26], (255, 0, 0))  # target: A
+    Image.new("RGB", (8, 8)).save(tmp_path / "square.png")
+    result = invoke("translate", run, tmp_path / "square.png", "--pairs",
+                    "--out", tmp_path / "out2")
+    assert_one_line_error(result, code=2)
+    assert "side-by-side" in result.stderr
