@@ -22,6 +22,8 @@ from click.testing import CliRunner
 
 import keras
 
+from cli_helpers import assert_one_line_error
+
 from kerasgen.cli import config as config_lib
 from kerasgen.cli.main import cli
 from kerasgen.cli.train import epoch_segments
@@ -53,17 +55,6 @@ def train_tiny(out, *extra):
 def read_losses(path):
     with open(path, newline="") as f:
         return list(csv.reader(f))
-
-
-def assert_one_line_error(result, code=None):
-    assert result.exit_code != 0, result.output
-    if code is not None:
-        assert result.exit_code == code, (result.exit_code, result.stderr)
-    assert "Traceback" not in result.stderr + result.stdout
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error_lines) == 1, result.stderr
-    # Nothing but that line (and possibly log lines before it) on stderr.
-    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
 
 
 def assert_single_steps(rows, last_step):

@@ -18,6 +18,8 @@ from PIL import Image
 
 import keras
 
+from cli_helpers import assert_one_line_error
+
 from kerasgen.cli.main import cli
 
 ON_TF = keras.backend.backend() == "tensorflow"
@@ -42,16 +44,6 @@ def invoke(*args):
 
 def assert_ok(result):
     assert result.exit_code == 0, result.output + result.stderr
-
-
-def assert_one_line_error(result, code=None):
-    assert result.exit_code != 0, result.output
-    if code is not None:
-        assert result.exit_code == code, (result.exit_code, result.stderr)
-    assert "Traceback" not in result.stderr + result.stdout
-    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.stderr
-    assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
 
 
 def strip_size(rows, cols=3, size=SIZE, padding=2):
