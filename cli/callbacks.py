@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from kerasgen.utils.images import make_grid
-from kerasgen.utils.images import save_grid
+from kerasgen.utils.images import save_png
 from kerasgen.utils.io import atomic_write
 
 logger = logging.getLogger("kerasgen.cli")
@@ -123,11 +123,12 @@ class SampleGrid(_StepCallback):
 
     def write(self):
         images, nrow = self.images()
+        grid = make_grid(images, nrow=nrow)
         path = os.path.join(self.folder, f"step_{self.step:06d}.png")
-        save_grid(images, path, nrow=nrow)
+        save_png(grid, path)
         self.last_path = path
         if self.summary is not None:
-            self.summary.image("samples", make_grid(images, nrow=nrow), self.step)
+            self.summary.image("samples", grid, self.step)
         logger.debug("step %d: samples %s", self.step, path)
 
 

@@ -150,16 +150,6 @@ def _outputs(out, images, strip):
     return outputs
 
 
-def _write_png(pixels, path):
-    from PIL import Image
-
-    from kerasgen.utils.io import atomic_write
-
-    picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-    with atomic_write(path) as tmp:
-        picture.save(tmp, format="PNG")
-
-
 @click.command("translate")
 @click.argument("checkpoint", type=click.Path(dir_okay=True, path_type=str))
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
@@ -240,6 +230,7 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
         )
 
     from kerasgen.utils.images import make_grid
+    from kerasgen.utils.images import save_png
     from kerasgen.utils.images import to_uint8
 
     inputs = np.stack([image for _, image in read])
@@ -249,10 +240,10 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
     os.makedirs(out, exist_ok=True)
     for (file, image), result in zip(read, translated):
         paths = outputs[file]
-        _write_png(to_uint8(result), paths[0])
+        save_png(to_uint8(result), paths[0])
         if strip:
             shown = [image, result] + ([targets[file]] if pairs else [])
-            _write_png(make_grid(np.stack(shown), nrow=len(shown)), paths[1])
+            save_png(make_grid(np.stack(shown), nrow=len(shown)), paths[1])
     click.echo(
         f"Translated {len(read)} image(s) {direction} with {path} into {out} "
         f"({size}x{size})" + (f"; skipped {len(skipped)} unreadable" if skipped else "")

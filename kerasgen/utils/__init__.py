@@ -5,6 +5,7 @@ Nothing here imports keras, tensorflow or jax.
 
 from kerasgen.utils.images import make_grid
 from kerasgen.utils.images import save_grid
+from kerasgen.utils.images import save_png
 from kerasgen.utils.io import atomic_write
 
-__all__ = ["atomic_write", "make_grid", "save_grid"]
+__all__ = ["atomic_write", "make_grid", "save_grid", "save_png"]

@@ -85,10 +85,28 @@ def save_grid(images, path, nrow=None, padding=2):
     Returns:
         `path`, as a string.
     """
+    return save_png(make_grid(images, nrow=nrow, padding=padding), path)
+
+
+def save_png(pixels, path):
+    """Writes one uint8 picture `(H, W, C)` (C 1 or 3) as a PNG file,
+    atomically (see `save_grid`).
+
+    Returns:
+        `path`, as a string.
+
+    Example:
+
+    ```python
+    import os, tempfile
+    import numpy as np
+    path = os.path.join(tempfile.mkdtemp(), "black.png")
+    os.path.basename(save_png(np.zeros((4, 4, 3), "uint8"), path))  # 'black.png'
+    ```
+    """
     from PIL import Image
 
-    grid = make_grid(images, nrow=nrow, padding=padding)
-    picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+    picture = Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
     path = os.fspath(path)
     with atomic_write(path) as tmp:
         picture.save(tmp, format="PNG")
