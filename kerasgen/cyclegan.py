@@ -42,6 +42,7 @@ convolutions before instance normalization have no bias.
 """
 
 import keras
+import numpy as np
 
 from kerasgen.image_translation import ImageTranslation
 from kerasgen.layers import ImagePool
@@ -250,8 +251,6 @@ class CycleGAN(ImageTranslation, GenerativeModel):
     def translation_rows(self, images_a, images_b):
         """Rows `[a, G(a), F(G(a))]` for each `a`, then `[b, F(b), G(F(b))]`
         for each `b`: shape `(len(a) + len(b), 3, H, W, C)`."""
-        import numpy as np
-
         rows = []
         for images, there, back in ((images_a, "a2b", "b2a"), (images_b, "b2a", "a2b")):
             images = np.asarray(images, dtype="float32")

@@ -27,6 +27,7 @@ from kerasgen.data.sources import _standardize_image_size
 from kerasgen.data.sources import _subfolders
 from kerasgen.data.sources import check_load_options
 from kerasgen.data.sources import load_images
+from kerasgen.data.sources import _unify_channels
 
 logger = logging.getLogger("kerasgen.data")
 
@@ -301,7 +302,7 @@ def _load_named_pairs(folder, domain_folders, image_size, channels,
         )
     return tuple(
         ImageData(
-            images=_unify_channels([arrays[i] for i in kept]),
+            images=_stacked_channels([arrays[i] for i in kept]),
             source=os.path.join(folder, name), skipped=skipped + orphans,
         )
         for arrays, name in zip((arrays_a, arrays_b), domain_folders)
@@ -362,9 +363,9 @@ def _load_side_by_side(folder, split, image_size, channels, max_images):
             f"read. Received: source={folder!r}"
         )
     return (
-        ImageData(images=_unify_channels(halves_a), source=f"{root} (left)",
+        ImageData(images=_stacked_channels(halves_a), source=f"{root} (left)",
                   skipped=skipped),
-        ImageData(images=_unify_channels(halves_b), source=f"{root} (right)",
+        ImageData(images=_stacked_channels(halves_b), source=f"{root} (right)",
                   skipped=skipped),
     )
 
@@ -432,11 +433,9 @@ def _erode(mask, steps):
     return mask
 
 
-def _unify_channels(arrays):
-    if len({a.shape[-1] for a in arrays}) > 1:  # Only with channels=None.
-        arrays = [np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a
-                  for a in arrays]
-    return np.stack(arrays)
+def _stacked_channels(arrays):
+    # Greyscale and RGB mix only with channels=None.
+    return np.stack(_unify_channels(arrays))
 
 
 def _digits(image_size, split, count):

@@ -158,7 +158,15 @@ def _load_path(source, **options):
 
 
 def check_load_options(channels, split, max_images):
-    """Checks the `channels`, `split` and `max_images` of a loader."""
+    """Checks the `channels`, `split` and `max_images` of a loader: a
+    one-line `ValueError` for a bad one.
+
+    Example:
+
+    ```python
+    check_load_options(3, "train", None)  # fine: returns None
+    ```
+    """
     if channels is not None and (
         isinstance(channels, bool) or channels not in (1, 3)
     ):
@@ -681,18 +689,24 @@ def _load_folder(folder, **options):
     )
 
 
-def _stack_images(arrays, names, where):
-    """Stacks decoded images, refusing mixed sizes and unifying channels."""
-    channel_counts = {array.shape[-1] for array in arrays}
-    if len(channel_counts) > 1:
-        logger.info(
-            "%s mixes greyscale and RGB images: converting all to RGB "
-            "(pass channels=1 or 3 to choose).", where,
-        )
+def _unify_channels(arrays):
+    """The images, greyscale ones repeated to RGB when the set mixes both."""
+    if len({array.shape[-1] for array in arrays}) > 1:
         arrays = [
             np.repeat(a, 3, axis=-1) if a.shape[-1] == 1 else a
             for a in arrays
         ]
+    return arrays
+
+
+def _stack_images(arrays, names, where):
+    """Stacks decoded images, refusing mixed sizes and unifying channels."""
+    if len({array.shape[-1] for array in arrays}) > 1:
+        logger.info(
+            "%s mixes greyscale and RGB images: converting all to RGB "
+            "(pass channels=1 or 3 to choose).", where,
+        )
+        arrays = _unify_channels(arrays)
     sizes = {}
     for array, name in zip(arrays, names):
         sizes.setdefault(array.shape[:2], []).append(name)
