@@ -206,12 +206,12 @@ def cli():
 @user_errors
 def families():
     """List the model families that `kerasgen train` knows."""
-    from kerasgen.families import FAMILIES
+    from kerasgen.models import index
 
-    width = max(len(name) for name in FAMILIES)
-    for name in sorted(FAMILIES):
-        description = getattr(FAMILIES[name], "description", "") or ""
-        click.echo(f"{name:<{width}}  {description}")
+    entries = index()
+    width = max(len(entry.name) for entry in entries)
+    for entry in entries:
+        click.echo(f"{entry.name:<{width}}  {entry.summary}")
 
 
 @cli.command()
@@ -277,7 +277,9 @@ def load_checkpoint(path):
     """`keras.saving.load_model` (safe mode) after registering kerasgen."""
     import keras
 
-    import kerasgen  # noqa: F401  (registers the families with Keras)
+    from kerasgen.models import load_all
+
+    load_all()  # registers every family with Keras
 
     try:
         return keras.saving.load_model(path)

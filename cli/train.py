@@ -172,7 +172,7 @@ class _Run:
     def execute(self):
         import keras
 
-        from kerasgen.families import get_family
+        from kerasgen.models import get_family
 
         options = self.options
         try:
@@ -220,7 +220,7 @@ class _Run:
         spec = self.spec = model.data_spec()
         self._resolve_sampling_options(cls, spec)
         batch_size = options["batch_size"]
-        data = (_PairSets if spec.get("pairing") else _ImageSet)(self, model, spec)
+        data = (_PairSets if spec.pairing else _ImageSet)(self, model, spec)
         total = data.total(batch_size)
         if not options["resume"] and options["epochs"] is not None:
             schedule = self._schedule(defaults, overrides, total)
@@ -339,7 +339,7 @@ class _Run:
         options = self.options
         if options["batch_size"] is None:
             options["batch_size"] = _default_batch_size(cls)
-        if spec.get("pairing"):
+        if spec.pairing:
             if options["num_samples"] is None:
                 options["num_samples"] = MAX_STRIP_IMAGES
             elif options["num_samples"] > MAX_STRIP_IMAGES:
@@ -454,7 +454,7 @@ class _Run:
             f"model ({cls.__name__}):", model_config, defaults
         )
         embedded = (
-            "(embedded) pairs made from scikit-learn digits" if self.spec.get("pairing")
+            "(embedded) pairs made from scikit-learn digits" if self.spec.pairing
             else "(embedded) scikit-learn digits"
         )
         shown = dict(train_config, data=train_config["data"] or embedded)
@@ -465,7 +465,7 @@ class _Run:
             shown["steps"] = f"{total} ({shown['epochs']} epochs)"
         train_defaults = dict(
             TRAIN_DEFAULTS, data=embedded, batch_size=_default_batch_size(cls),
-            num_samples=(MAX_STRIP_IMAGES if self.spec.get("pairing")
+            num_samples=(MAX_STRIP_IMAGES if self.spec.pairing
                          else DEFAULT_NUM_SAMPLES),
         )
         lines += config_lib.format_config("training:", shown, train_defaults)
@@ -524,10 +524,10 @@ class _ImageSet:
         from kerasgen.data import load_images
 
         self.run = run
-        self.with_labels = bool(spec.get("with_labels"))
+        self.with_labels = spec.with_labels
         data = self.data = load_images(
-            run.options["data"], image_size=spec["image_size"],
-            channels=spec["channels"],
+            run.options["data"], image_size=spec.image_size,
+            channels=spec.channels,
         )
         cls = type(model)
         if self.with_labels and data.labels is None:
@@ -588,10 +588,10 @@ class _PairSets:
         from kerasgen.data import pairs
 
         self.run = run
-        self.paired = spec["pairing"] == "paired"
-        self.direction = spec.get("direction")
+        self.paired = spec.pairing == "paired"
+        self.direction = spec.direction
         self.source = run.options["data"]
-        self.load_options = dict(image_size=spec["image_size"], channels=spec["channels"])
+        self.load_options = dict(image_size=spec.image_size, channels=spec.channels)
         if self.paired:
             self.load_options["direction"] = self.direction
         self._load = pairs.load_paired if self.paired else pairs.load_unpaired

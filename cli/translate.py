@@ -110,7 +110,7 @@ def translation_direction(model, direction):
     other direction, or a model that does not translate, is a `UsageMistake`.
     """
     spec = model.data_spec()
-    pairing = spec.get("pairing")
+    pairing = spec.pairing
     if not pairing or not hasattr(model, "translate"):
         raise UsageMistake(
             f"The checkpoint holds a {type(model).__name__}, which does not "
@@ -118,7 +118,7 @@ def translation_direction(model, direction):
             "models (cyclegan, pix2pix). Use `kerasgen sample` for the other "
             f"families. Received: checkpoint of a {type(model).__name__}"
         )
-    own = spec.get("direction")
+    own = spec.direction
     if own is not None:  # One generator, trained for one direction.
         if direction is not None and direction != own:
             raise UsageMistake(
@@ -205,7 +205,7 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
     model = load_checkpoint(path)
     direction = translation_direction(model, direction)
     spec = model.data_spec()
-    size, channels = int(spec["image_size"]), int(spec.get("channels", 3))
+    size, channels = int(spec.image_size), int(spec.channels)
 
     halves = ("left", "right") if direction == "a2b" else ("right", "left")
     read, targets, skipped = [], {}, []

@@ -98,7 +98,7 @@ def family_kind(model):
     family_kind(kerasgen.VAE(image_size=8, latent_dim=2, filters=4))  # "vae"
     ```
     """
-    from kerasgen.vae import VAE
+    from kerasgen.models.vae import VAE
 
     if isinstance(model, VAE):
         return "vae"
@@ -127,7 +127,7 @@ def _pairing(model):
     data_spec = getattr(model, "data_spec", None)
     if not callable(data_spec):
         return None
-    return data_spec().get("pairing")
+    return data_spec().pairing
 
 
 def default_model_name(model):
@@ -367,7 +367,7 @@ def _translation_functions(model, batch_size):
     import tensorflow as tf
 
     spec = model.data_spec()
-    size, channels = int(spec["image_size"]), int(spec.get("channels", 3))
+    size, channels = int(spec.image_size), int(spec.channels)
     image_spec = tf.TensorSpec([batch_size, size, size, channels], tf.float32,
                                name="images")
 

@@ -1,7 +1,15 @@
 """kerasgen: a zoo of generative models for Keras 3 on TensorFlow and JAX.
 
 Every family is a `keras.Model` whose `train_step` the training core runs on
-either backend, so `model.fit()` trains it.
+either backend, so `model.fit()` trains it. The families are the classes
+registered with `@register_family` under `kerasgen/models/`; each is a
+public name here (`kerasgen.DCGAN`, `kerasgen.CycleGAN`, ...).
+
+`import kerasgen` is cheap: it imports neither Keras nor a backend. The
+first use of a family name imports Keras and every family module, which
+also registers them all with Keras's serialization, so
+`keras.saving.load_model` reads any kerasgen checkpoint from then on (and
+from the start when Keras was imported before kerasgen).
 
 Example:
 
@@ -19,6 +27,7 @@ model.sample(4, seed=0).shape  # (4, 8, 8, 1)
 
 __version__ = "0.1.0"
 
+import importlib as _importlib
 import importlib.util as _importlib_util
 import os as _os
 import sys as _sys
@@ -41,32 +50,37 @@ if (
 ):
     _os.environ["KERAS_BACKEND"] = "jax"
 
-from kerasgen import families
-from kerasgen.conditional_gan import ACGAN
-from kerasgen.conditional_gan import ConditionalGAN
-from kerasgen.cyclegan import CycleGAN
-from kerasgen.gan import DCGAN
-from kerasgen.gan import GAN
-from kerasgen.pix2pix import Pix2Pix
-from kerasgen.training import GenerativeModel
-from kerasgen.training import MultiOptimizer
-from kerasgen.training import UpdateStep
-from kerasgen.vae import VAE
-from kerasgen.wgan import WGAN
-from kerasgen.wgan import WGANGP
+from kerasgen.models import registry as _registry  # noqa: E402  (no Keras import)
 
-__all__ = [
-    "families",
-    "ACGAN",
-    "ConditionalGAN",
-    "CycleGAN",
-    "DCGAN",
-    "GAN",
-    "GenerativeModel",
-    "MultiOptimizer",
-    "Pix2Pix",
-    "UpdateStep",
-    "VAE",
-    "WGAN",
-    "WGANGP",
-]
+#: Public names that are not families: the training core.
+_CORE = {
+    "GenerativeModel": "kerasgen.training",
+    "MultiOptimizer": "kerasgen.training",
+    "UpdateStep": "kerasgen.training",
+}
+_FAMILIES = {entry.class_name: entry for entry in _registry.index()}
+
+__all__ = sorted(_CORE) + sorted(_FAMILIES)
+
+
+def __getattr__(name):
+    # PEP 562: resolved on first use, then cached in the module's namespace.
+    if name in _FAMILIES:
+        _registry.load_all()
+        value = _registry.get_family(_FAMILIES[name].name)
+    elif name in _CORE:
+        value = getattr(_importlib.import_module(_CORE[name]), name)
+    else:
+        raise AttributeError(f"module 'kerasgen' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+if "keras" in _sys.modules:
+    # Keras is loaded already, so registering the families costs little, and
+    # `keras.saving.load_model` then works right after `import kerasgen`.
+    _registry.load_all()

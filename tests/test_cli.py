@@ -70,11 +70,11 @@ def assert_single_steps(rows, last_step):
 
 
 def test_families_lists_every_family_with_its_description():
-    from kerasgen.families import FAMILIES
+    from kerasgen.models import load_all
 
     result = invoke("families")
     assert result.exit_code == 0, result.output
-    for name, cls in FAMILIES.items():
+    for name, cls in load_all().items():
         line = next(l for l in result.stdout.splitlines() if l.split()[0] == name)
         assert cls.description in line
 

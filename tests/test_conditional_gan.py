@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 import kerasgen
 from family_contract import fit_one_batch, run_family_test
-from kerasgen.conditional_gan import auxiliary_classifier_loss
+from kerasgen.models.conditional_gan import auxiliary_classifier_loss
 
 K = 3
 TINY = dict(image_size=8, channels=1, latent_dim=4, num_classes=K, embedding_dim=4,
@@ -29,12 +29,12 @@ def test_family_contract(cls, tmp_path):
 def test_same_z_different_labels_give_different_images(cls):
     model = cls(**TINY)
     z = model.sample_latents(1, seed=0).repeat(K, axis=0)
-    images = model.generate(z, np.arange(K))
+    images = model.decode(z, np.arange(K))
     for a in range(K):
         for b in range(a + 1, K):
             assert not np.allclose(images[a], images[b])
     # The same label and z give the same image.
-    np.testing.assert_array_equal(model.generate(z[:1], [1]), model.generate(z[:1], [1]))
+    np.testing.assert_array_equal(model.decode(z[:1], [1]), model.decode(z[:1], [1]))
 
 
 def test_default_labels_are_one_block_per_class():
@@ -43,7 +43,7 @@ def test_default_labels_are_one_block_per_class():
     np.testing.assert_array_equal(model.check_labels(2, 3), [2, 2, 2])
     z = model.sample_latents(6, seed=1)
     np.testing.assert_array_equal(model.sample(6, seed=1),
-                                  model.generate(z, [0, 0, 1, 1, 2, 2]))
+                                  model.decode(z, [0, 0, 1, 1, 2, 2]))
 
 
 @pytest.mark.parametrize("labels, fragment", [
@@ -83,7 +83,7 @@ def test_acgan_logs():
     model.compile()
     assert set(fit_one_batch(model, batch())) == {"d_loss", "g_loss", "aux_loss"}
     assert model.discriminator.output_shape == (None, 1 + K)
-    assert model.data_spec()["with_labels"]
+    assert model.data_spec().with_labels
 
 
 @pytest.mark.parametrize("kwargs, fragment", [

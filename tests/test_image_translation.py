@@ -123,7 +123,7 @@ def test_translate_directions_and_rows():
 def test_pix2pix_has_one_direction():
     model = kerasgen.Pix2Pix(**dict(PIX2PIX, direction="b2a"))
     a, b = pair_batch()
-    assert model.data_spec()["direction"] == "b2a"
+    assert model.data_spec().direction == "b2a"
     assert model.translate(a, "b2a").shape == a.shape
     with pytest.raises(ValueError, match="b2a only"):
         model.translate(a, "a2b")

@@ -47,6 +47,6 @@ def test_inference_methods_shapes_and_ranges():
 def test_label_errors():
     model = kerasgen.VAE(**TINY, num_classes=3)
     with pytest.raises(ValueError, match=r"Labels must be in \[0, 2\]"):
-        model.generate(2, labels=[0, 3])
+        model.sample(2, labels=[0, 3])
     with pytest.raises(ValueError, match="unconditional"):
-        kerasgen.VAE(**TINY).generate(2, labels=[0, 1])
+        kerasgen.VAE(**TINY).sample(2, labels=[0, 1])

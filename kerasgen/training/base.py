@@ -87,10 +87,28 @@ class GenerativeModel(keras.Model):
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
     """
 
-    #: One line shown by `kerasgen families`.
+    # === What a family declares about itself ===
+    # The CLI, the exporter, the metrics and the latent tools read these;
+    # none of them names a family.
+
+    #: One line shown by `kerasgen families` (read from the source).
     description = ""
+    #: The name it is registered under; set by `@register_family`.
+    family_name = None
     #: Attribute name of the network that `ema_decay` averages.
     ema_network = None
+    #: The interfaces it provides (`kerasgen.models.interfaces.INTERFACES`);
+    #: the `LatentGenerator` and `ImageTranslation` mixins set them.
+    interfaces = ()
+    #: The export signature `serving_default` points to.
+    serving_default = None
+    #: Batch size of the paper, used when the user gives none.
+    default_batch_size = 64
+    #: Named configurations, each as the constructor arguments that differ
+    #: from its defaults (the defaults are the paper's): `"demo"` is a small
+    #: one that trains in minutes on a CPU on the embedded digits, and is
+    #: what `kerasgen train FAMILY` uses when no --data is given.
+    recipes = {}
 
     def __init__(self, *, ema_decay=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -116,13 +134,25 @@ class GenerativeModel(keras.Model):
         )
 
     def data_spec(self):
-        """What the data resolver should deliver: image size, channels and
-        whether batches carry labels."""
-        return {
-            "image_size": self.image_size,
-            "channels": self.channels,
-            "with_labels": bool(getattr(self, "num_classes", 0)),
-        }
+        """What `fit()` takes and the family produces
+        (`kerasgen.models.interfaces.DataSpec`); by default square images of
+        `image_size` and `channels`, with labels when `num_classes > 0`."""
+        from kerasgen.models.interfaces import DataSpec
+
+        return DataSpec(
+            "images", (self.image_size, self.image_size, self.channels),
+            num_classes=int(getattr(self, "num_classes", 0) or 0),
+        )
+
+    def serving_endpoints(self):
+        """The functions export serves (`kerasgen.models.serving.Endpoint`);
+        none by default, and a model with none is refused by export."""
+        return []
+
+    def plan_run(self, total_steps):
+        """Told the length of the whole run before `compile()`, for families
+        whose configuration depends on it (a schedule over the run). Does
+        nothing by default."""
 
     def _finish_networks(self):
         """Families call this at the end of `__init__`, once every network
@@ -172,6 +202,10 @@ class GenerativeModel(keras.Model):
                 (`steps_per_execution`, `run_eagerly`). `loss` and `metrics`
                 are not used: the family defines its losses.
         """
+        # Kept so that a family can compile again with fresh default
+        # optimizers (image translation, once it knows the run's length).
+        self._compiled_with_defaults = optimizer is None
+        self._compile_arguments = dict(jit_compile=jit_compile, **kwargs)
         if optimizer is None:
             optimizer = self.default_optimizers()
         if isinstance(optimizer, dict):

@@ -22,7 +22,7 @@ over the batch:
 with z = mu + sigma * eps, eps ~ N(0, I) (the reparameterization trick,
 section 2.4) and the KL in closed form (appendix B). With `num_classes > 0`
 the encoder sees the image with the label as one-hot planes and the decoder
-sees z with the one-hot label, so that `generate(labels=...)` draws a chosen
+sees z with the one-hot label, so that `sample(n, labels=...)` draws a chosen
 class.
 
 Deviations: convolutional encoder and decoder (the paper's are MLPs); the
@@ -39,14 +39,18 @@ from kerasgen.layers import build_conv_encoder
 from kerasgen.losses import bernoulli_nll
 from kerasgen.losses import gaussian_kl
 from kerasgen.losses import gaussian_nll
+from kerasgen.models.interfaces import LatentGenerator
+from kerasgen.models.serving import Endpoint
+from kerasgen.models.serving import Input
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.models.registry import register_family
 
 RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
 
 
-@keras.saving.register_keras_serializable(package="kerasgen")
-class VAE(GenerativeModel):
+@register_family("vae")
+class VAE(LatentGenerator, GenerativeModel):
     """Convolutional variational autoencoder, optionally beta- and class-conditional.
 
     Args:
@@ -78,10 +82,11 @@ class VAE(GenerativeModel):
     images = np.random.uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
     model.fit(images, batch_size=8, epochs=1, verbose=0)
     model.reconstruct(images[:2]).shape  # (2, 8, 8, 1)
-    model.generate(3, seed=0).shape  # (3, 8, 8, 1)
+    model.sample(3, seed=0).shape  # (3, 8, 8, 1)
     ```
     """
 
+    interfaces = LatentGenerator.interfaces + ("encode",)
     description = "VAE (Kingma and Welling 2014): convolutional, beta, optional class conditioning."
     ema_network = "decoder"
 
@@ -195,50 +200,68 @@ class VAE(GenerativeModel):
 
     # --- Inference ------------------------------------------------------------
 
-    def _labels_array(self, labels, n):
-        if not self.num_classes:
-            if labels is not None:
-                raise ValueError("This VAE is unconditional (num_classes=0); it takes no labels.")
-            return None
-        if labels is None:
-            labels = np.arange(n) % self.num_classes
-        labels = np.broadcast_to(np.asarray(labels, dtype="int32").reshape(-1), (n,))
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(
-                f"Labels must be in [0, {self.num_classes - 1}]. "
-                f"Received: labels in [{labels.min()}, {labels.max()}]"
-            )
-        return labels
+    def encode_tensor(self, images, labels=None):
+        """The posterior's `{"mean", "log_var"}`, in `keras.ops`."""
+        stats = self.encoder(self._encoder_input(images, labels), training=False)
+        mean, log_var = ops.split(ops.cast(stats, "float32"), 2, axis=-1)
+        return {"mean": mean, "log_var": log_var}
+
+    def decode_tensor(self, latents, labels=None):
+        """Images in [-1, 1] (the likelihood's mean) for latents, in `keras.ops`."""
+        decoder = self.sampling_network("decoder")
+        outputs = decoder(self._decoder_input(latents, labels), training=False)
+        return self._to_images(ops.cast(outputs, "float32"))
 
     def encode(self, images, labels=None):
         """The posterior `(mean, log_var)`, each `(n, latent_dim)`, as numpy."""
         images = np.asarray(images, dtype="float32")
-        labels = self._labels_array(labels, len(images))
-        stats = self.encoder(self._encoder_input(images, labels), training=False)
-        mean, log_var = np.split(ops.convert_to_numpy(stats).astype("float32"), 2, axis=-1)
-        return mean, log_var
-
-    def decode(self, z, labels=None):
-        """Images in [-1, 1] (the likelihood's mean) for latents `z`."""
-        z = np.asarray(z, dtype="float32")
-        labels = self._labels_array(labels, len(z))
-        decoder = self.sampling_network("decoder")
-        outputs = decoder(self._decoder_input(z, labels), training=False)
-        return ops.convert_to_numpy(self._to_images(outputs)).astype("float32")
+        if self.num_classes and labels is None:
+            raise ValueError(
+                f"This VAE is conditional (num_classes={self.num_classes}): "
+                "pass the label of each image to encode it."
+            )
+        labels = self.check_labels(labels, len(images))
+        stats = self.encode_tensor(images, labels)
+        return (ops.convert_to_numpy(stats["mean"]).astype("float32"),
+                ops.convert_to_numpy(stats["log_var"]).astype("float32"))
 
     def reconstruct(self, images, labels=None):
         """Decodes the posterior mean of each image."""
         mean, _ = self.encode(images, labels)
         return self.decode(mean, labels)
 
-    def generate(self, n, labels=None, seed=None):
-        """`n` images decoded from z ~ N(0, I); labels cycle 0..K-1 if not given."""
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim))
-        return self.decode(z.astype("float32"), self._labels_array(labels, n))
+    # --- Serving ------------------------------------------------------------------
 
-    def sample(self, n, seed=None, labels=None):
-        """Same as `generate`: the interface every family shares."""
-        return self.generate(n, labels=labels, seed=seed)
+    serving_default = "decode"
+
+    def serving_endpoints(self):
+        """`decode`, `encode`, `reconstruct` and `generate_from_seed`; with
+        `num_classes > 0` each takes `labels` too."""
+        size, channels = int(self.image_size), int(self.channels)
+        images = Input("images", "float32", (None, size, size, channels))
+        decode, from_seed = self.latent_endpoints(decode_name="decode")
+        if self.num_classes:
+            labels = (Input("labels", "int32", (None,)),)
+            encode = self.encode_tensor
+
+            def reconstruct(images, labels):
+                return self.decode_tensor(self.encode_tensor(images, labels)["mean"], labels)
+        else:
+            labels = ()
+
+            def encode(images):
+                return self.encode_tensor(images)
+
+            def reconstruct(images):
+                return self.decode_tensor(self.encode_tensor(images)["mean"])
+        return [
+            decode,
+            Endpoint("encode", (images,) + labels, encode, images=False,
+                     description="the posterior's mean and log-variance"),
+            Endpoint("reconstruct", (images,) + labels, reconstruct,
+                     description="images decoded from their posterior mean"),
+            from_seed,
+        ]
 
     def call(self, inputs, training=False):
         # Reconstruction: `images`, or `(images, labels)` when conditional.

@@ -53,7 +53,8 @@ import keras
 from keras import layers
 from keras import ops
 
-from kerasgen.gan import GAN
+from kerasgen.models.gan import GAN
+from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.layers import build_conv_decoder
 from kerasgen.layers import build_conv_encoder
 from kerasgen.layers.conv_stacks import dcgan_initializer
@@ -62,6 +63,7 @@ from kerasgen.losses import generator_loss
 from kerasgen.losses import gradient_penalty
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.models.registry import register_family
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -120,7 +122,7 @@ def build_critic(image_size, channels, filters=64):
     return keras.Model(encoder.input, score, name="critic")
 
 
-class WassersteinGAN(GenerativeModel):
+class WassersteinGAN(LatentGenerator, GenerativeModel):
     """What WGAN and WGAN-GP share: networks, losses, steps, sampling.
 
     Not a family of its own: it has no constructor and no way to keep the
@@ -194,9 +196,7 @@ class WassersteinGAN(GenerativeModel):
     # --- Sampling (the GAN's: z ~ N(0, I) -> generator) -------------------------
 
     call = GAN.call
-    generate = GAN.generate
-    sample_latents = GAN.sample_latents
-    sample = GAN.sample
+    decode_tensor = GAN.decode_tensor
 
     # --- Config -----------------------------------------------------------------
 
@@ -214,7 +214,7 @@ class WassersteinGAN(GenerativeModel):
         return config
 
 
-@keras.saving.register_keras_serializable(package="kerasgen")
+@register_family("wgan")
 class WGAN(WassersteinGAN):
     """Wasserstein GAN with weight clipping (Arjovsky et al. 2017).
 
@@ -292,7 +292,7 @@ class WGAN(WassersteinGAN):
         config["clip_value"] = self.clip_value
         return config
 
-@keras.saving.register_keras_serializable(package="kerasgen")
+@register_family("wgan-gp")
 class WGANGP(WassersteinGAN):
     """WGAN with gradient penalty (Gulrajani et al. 2017).
 

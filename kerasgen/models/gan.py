@@ -49,8 +49,10 @@ from kerasgen.losses import ADVERSARIAL_LOSSES
 from kerasgen.losses import discriminator_loss
 from kerasgen.losses import generator_loss
 from kerasgen.losses import r1_penalty
+from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.models.registry import register_family
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -126,8 +128,8 @@ class AlternatingSteps:
 # --- The model ------------------------------------------------------------------
 
 
-@keras.saving.register_keras_serializable(package="kerasgen")
-class GAN(AlternatingSteps, GenerativeModel):
+@register_family("gan")
+class GAN(LatentGenerator, AlternatingSteps, GenerativeModel):
     """Generative adversarial network with MLP (or DCGAN) networks.
 
     Args:
@@ -274,24 +276,8 @@ class GAN(AlternatingSteps, GenerativeModel):
     def call(self, z, training=False):
         return self.sampling_network("generator")(z, training=training)
 
-    def generate(self, z, batch_size=256):
-        """Images `(n, H, W, C)` in [-1, 1] for latents `z` `(n, latent_dim)`."""
-        generator = self.sampling_network("generator")
-        z = np.asarray(z, dtype="float32")
-        out = [
-            ops.convert_to_numpy(generator(z[i:i + batch_size], training=False))
-            for i in range(0, len(z), batch_size)
-        ]
-        return np.concatenate(out).astype("float32")
-
-    def sample_latents(self, n, seed=None):
-        """`n` latents from N(0, I); the same `seed` gives the same latents."""
-        return np.random.default_rng(seed).standard_normal(
-            (n, self.latent_dim)
-        ).astype("float32")
-
-    def sample(self, n, seed=None, labels=None):
-        """`n` generated images in [-1, 1]; deterministic for a given seed.
+    def decode_tensor(self, latents, labels=None):
+        """G(z): images in [-1, 1] (the EMA generator when there is one).
 
         Example:
 
@@ -300,11 +286,7 @@ class GAN(AlternatingSteps, GenerativeModel):
         # (2, 8, 8, 1)
         ```
         """
-        if labels is not None:
-            raise ValueError(
-                f"{type(self).__name__} is unconditional; it takes no labels."
-            )
-        return self.generate(self.sample_latents(n, seed))
+        return self.sampling_network("generator")(latents, training=False)
 
     # --- Config -----------------------------------------------------------------
 
@@ -325,7 +307,7 @@ class GAN(AlternatingSteps, GenerativeModel):
         return config
 
 
-@keras.saving.register_keras_serializable(package="kerasgen")
+@register_family("dcgan")
 class DCGAN(GAN):
     """Deep convolutional GAN (Radford et al. 2015).
 

@@ -56,13 +56,15 @@ import keras
 from keras import layers
 from keras import ops
 
-from kerasgen.gan import AlternatingSteps
+from kerasgen.models.gan import AlternatingSteps
+from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.layers import build_conv_decoder
 from kerasgen.layers import build_conv_encoder
 from kerasgen.losses import ADVERSARIAL_LOSSES
 from kerasgen.losses import discriminator_loss
 from kerasgen.losses import generator_loss
 from kerasgen.training import GenerativeModel
+from kerasgen.models.registry import register_family
 
 
 # --- Networks -----------------------------------------------------------------
@@ -140,8 +142,8 @@ def auxiliary_classifier_loss(labels, class_logits):
 # --- The models -------------------------------------------------------------------
 
 
-@keras.saving.register_keras_serializable(package="kerasgen")
-class ConditionalGAN(AlternatingSteps, GenerativeModel):
+@register_family("cgan")
+class ConditionalGAN(LatentGenerator, AlternatingSteps, GenerativeModel):
     """Class-conditional GAN (Mirza and Osindero 2014) on DCGAN stacks.
 
     Train with `(images, labels)` batches, labels int in [0, num_classes).
@@ -271,75 +273,19 @@ class ConditionalGAN(AlternatingSteps, GenerativeModel):
     def call(self, inputs, training=False):
         return self.sampling_network("generator")(inputs, training=training)
 
-    def check_labels(self, labels, n):
-        """`labels` as an int32 array of `n` classes, or ValueError.
-
-        None gives one block per class in class-major order,
-        `label_i = i * K // n`: with n a multiple of K, n // K images of
-        class 0, then of class 1, ..., so a grid with `n // K` images per
-        row has one row per class. An int gives n images of that class.
-        """
-        k = self.num_classes
-        if labels is None:
-            return (np.arange(n) * k // n).astype("int32")
-        array = np.asarray(labels)
-        if array.ndim == 0:
-            array = np.full((n,), array)
-        if array.shape != (n,):
-            raise ValueError(
-                f"Pass one label per sample ({n}). Received: labels of shape "
-                f"{array.shape}"
-            )
-        if array.dtype.kind not in "iu" and not (
-            array.dtype.kind == "f" and np.all(array == np.round(array))
-        ):
-            raise ValueError(f"Labels must be integers. Received: labels={labels!r}")
-        if array.size and (array.min() < 0 or array.max() > k - 1):
-            raise ValueError(
-                f"Labels must be in [0, {k - 1}] (num_classes={k}). "
-                f"Received: labels with min {array.min()} and max {array.max()}"
-            )
-        return array.astype("int32")
-
-    def generate(self, z, labels, batch_size=256):
-        """Images `(n, H, W, C)` in [-1, 1] for latents `z` and classes."""
-        generator = self.sampling_network("generator")
-        z = np.asarray(z, dtype="float32")
-        labels = self.check_labels(labels, len(z))
-        out = [
-            ops.convert_to_numpy(generator(
-                [z[i:i + batch_size], labels[i:i + batch_size]], training=False))
-            for i in range(0, len(z), batch_size)
-        ]
-        return np.concatenate(out).astype("float32")
-
-    def sample_latents(self, n, seed=None):
-        """`n` latents from N(0, I); the same `seed` gives the same latents."""
-        return np.random.default_rng(seed).standard_normal(
-            (n, self.latent_dim)
-        ).astype("float32")
-
-    def sample(self, n, seed=None, labels=None):
-        """`n` generated images in [-1, 1] of the given classes.
-
-        Args:
-            n: int. Number of images.
-            seed: int or None. Seed of the latents.
-            labels: None, an int, or `n` ints in [0, num_classes - 1]. None
-                gives the classes in class-major blocks (`n // num_classes`
-                of each when n is a multiple of num_classes), so
-                `save_grid(images, nrow=n // num_classes)` has one row per
-                class. Defaults to None.
+    def decode_tensor(self, latents, labels=None):
+        """G(z, y): images in [-1, 1] of classes `labels`.
 
         Example:
 
         ```python
         model = ACGAN(image_size=8, num_classes=3, generator_filters=4)
-        model.sample(6, seed=0).shape  # (6, 8, 8, 1): classes 0,0,1,1,2,2
+        model.sample(6, seed=0).shape  # (6, 8, 8, 1)
         ```
         """
-        labels = self.check_labels(labels, n)
-        return self.generate(self.sample_latents(n, seed), labels)
+        generator = self.sampling_network("generator")
+        latents = ops.convert_to_tensor(latents, "float32")
+        return generator([latents, ops.cast(labels, "int32")], training=False)
 
     # --- Config -----------------------------------------------------------------
 
@@ -360,7 +306,7 @@ class ConditionalGAN(AlternatingSteps, GenerativeModel):
         return config
 
 
-@keras.saving.register_keras_serializable(package="kerasgen")
+@register_family("acgan")
 class ACGAN(ConditionalGAN):
     """Auxiliary classifier GAN (Odena et al. 2017) on DCGAN stacks.
 

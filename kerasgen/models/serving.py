@@ -1,0 +1,141 @@
+"""How a family is served: the endpoints it declares for export.
+
+A family lists its endpoints in `serving_endpoints()` and names its main one
+in the class attribute `serving_default`. Each endpoint is a function written
+in `keras.ops` (it calls the family's networks in inference mode) with named,
+typed inputs. `kerasgen.export` turns the list into SavedModel and TFLite
+signatures and knows no family by name; a model that declares no endpoint is
+refused in one line.
+
+Example:
+
+```python
+import kerasgen
+model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4)
+[endpoint.name for endpoint in model.serving_endpoints()]
+# ['generate', 'generate_from_seed']
+```
+"""
+
+import dataclasses
+from typing import Callable, Tuple
+
+import keras
+
+DTYPES = ("float32", "int32", "int64")
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+    """One named input of an endpoint.
+
+    Args:
+        name: str. The name a client sends (`z`, `images`, `labels`, `seed`).
+        dtype: str. `"float32"`, `"int32"` or `"int64"`.
+        shape: tuple. Its shape; `None` for a size the caller picks (the
+            batch). Defaults to `()`, a scalar.
+        batched: bool. Whether the first dimension is the batch, fixed by
+            `kerasgen export --batch N`. Defaults to True for inputs of rank
+            1 or more.
+
+    Example:
+
+    ```python
+    Input("z", "float32", (None, 100)).batched  # True
+    ```
+    """
+
+    name: str
+    dtype: str
+    shape: Tuple = ()
+    batched: bool = None
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise ValueError(
+                f"An endpoint input's dtype is one of {DTYPES}. "
+                f"Received: dtype={self.dtype!r} for input {self.name!r}"
+            )
+        if self.batched is None:
+            object.__setattr__(self, "batched", len(self.shape) > 0)
+
+    def shape_for(self, batch_size=None):
+        """The shape with the batch dimension set to `batch_size`."""
+        shape = list(self.shape)
+        if self.batched and batch_size is not None:
+            shape[0] = batch_size
+        return shape
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """One exported function of a family.
+
+    Args:
+        name: str. The signature's name (`generate`, `translate_a2b`).
+        inputs: tuple of `Input`. The function's arguments, in order.
+        function: callable. Takes the inputs as tensors, in order, and runs
+            in `keras.ops` (networks in inference mode). Returns images in
+            [-1, 1] when `images` is True, else a dict of named tensors.
+        images: bool. The function returns images, served as `images`
+            (float32 in [-1, 1]) and `images_uint8` (in [0, 255]). Defaults
+            to True.
+        builtin_ops: bool. False when the function needs ops outside the
+            TFLite builtins (the stateless random numbers of
+            `generate_from_seed`): a TFLite file includes it only with
+            `--select-tf-ops`. Defaults to True.
+        description: str. One line for the serving guide. Defaults to "".
+
+    Example:
+
+    ```python
+    from keras import ops
+    negate = Endpoint("negate", (Input("x", "float32", (None, 2)),),
+                      lambda x: {"y": -x}, images=False)
+    negate.input_names  # ('x',)
+    ```
+    """
+
+    name: str
+    inputs: Tuple[Input, ...]
+    function: Callable
+    images: bool = True
+    builtin_ops: bool = True
+    description: str = ""
+
+    @property
+    def input_names(self):
+        return tuple(spec.name for spec in self.inputs)
+
+
+def seeded_normal(seed, n, dim):
+    """`(n, dim)` float32 draws from N(0, I) fixed by a seed tensor, inside a
+    traced function: the same seed gives the same draws on every call and
+    every server (`generate_from_seed`). Keras's own random ops take Python
+    seeds only, so this picks the backend's stateless generator.
+
+    Example:
+
+    ```python
+    import keras
+    a = seeded_normal(keras.ops.convert_to_tensor(7, "int64"), 2, 3)
+    tuple(a.shape)  # (2, 3)
+    ```
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        return tf.random.stateless_normal(
+            tf.stack([tf.cast(n, tf.int32), dim]), seed=pair, dtype=tf.float32
+        )
+    if backend == "jax":
+        import jax
+
+        key = jax.random.key(keras.ops.convert_to_numpy(seed).astype("uint32"))
+        return jax.random.normal(key, (int(n), int(dim)), "float32")
+    raise NotImplementedError(
+        "seeded_normal runs on the 'tensorflow' and 'jax' backends. "
+        f"Received: KERAS_BACKEND={backend}"
+    )
