@@ -83,7 +83,7 @@ def _use_tensorflow():
               help="Fix the batch dimension of the inputs (default: any batch).")
 @click.option("--select-tf-ops", is_flag=True,
               help="TFLite: allow TensorFlow ops (needs the Flex delegate); adds "
-                   "generate_from_seed.")
+                   "the signatures that need them (generate_from_seed).")
 @debug_option
 @user_errors
 def export(source, format_, out, name, version, quantize, batch, select_tf_ops):

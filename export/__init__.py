@@ -1,16 +1,17 @@
 """Export of trained kerasgen models for serving (installed as `kerasgen.export`).
 
-Families: VAE, every generator family (GAN, DCGAN, WGAN, WGAN-GP,
-conditional GAN, AC-GAN: a `generator` from latents `z`, with labels when
-conditional), and the image-to-image families (CycleGAN: `translate_a2b`,
-`translate_b2a`; pix2pix: `translate`).
+Export knows no family by name: it serves the endpoints a model declares
+(`serving_endpoints()`, the main one named by `serving_default`; see
+`kerasgen.models.serving`), one signature each, and refuses in one line a
+model that declares none.
 
 - `saved_model(model, out_dir, name=None, version=None)`: a SavedModel in TF
-  Serving's layout, `out_dir/<name>/<version>/`, with named signatures
-  (`generate`, `generate_from_seed`, `encode`, `decode`, `reconstruct`,
-  `translate*`, `serving_default`) and `out_dir/models.config` beside it.
+  Serving's layout, `out_dir/<name>/<version>/`, with the declared
+  signatures (`generate`, `decode`, `translate`, ...) and `serving_default`,
+  and `out_dir/models.config` beside it.
 - `tflite(model, out, quantize="none"|"float16"|"dynamic-int8")`: a
   TFLite (LiteRT) file with the same signatures, checked by running it.
+- `describe_signatures(model)`: what a model exports, as a Markdown table.
 
 Both go through TensorFlow: run them with `KERAS_BACKEND=tensorflow` (a
 checkpoint trained on JAX loads there unchanged). `kerasgen export` is the
@@ -36,12 +37,16 @@ from kerasgen.export.litert import tflite
 from kerasgen.export.serving import saved_model
 from kerasgen.export.serving import write_models_config
 from kerasgen.export.signatures import build_export_archive
+from kerasgen.export.signatures import describe_signatures
+from kerasgen.export.signatures import signature_names
 
 __all__ = [
     "QUANTIZATIONS",
     "UnsupportedOpsError",
     "build_export_archive",
+    "describe_signatures",
     "saved_model",
+    "signature_names",
     "tflite",
     "write_models_config",
 ]

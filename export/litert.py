@@ -1,11 +1,11 @@
 """TFLite (LiteRT) export: float32, float16 and dynamic-range int8 files.
 
-The model's serving module (`kerasgen.export.signatures`) is saved as a
-SavedModel in a temporary folder and converted with
-`tf.lite.TFLiteConverter.from_saved_model`, keeping the signature names, so
-a `.tflite` file has the same `generate` / `encode` / `decode` /
-`reconstruct` signatures, inputs and outputs as the SavedModel. Run it with
-LiteRT (`pip install ai-edge-litert`):
+The model's export archive (`kerasgen.export.signatures`, built from the
+endpoints the model declares) is saved as a SavedModel in a temporary
+folder and converted with `tf.lite.TFLiteConverter.from_saved_model`,
+keeping the signature names, so a `.tflite` file has the same signatures
+(`generate`, `decode`, `translate`, ...), inputs and outputs as the
+SavedModel. Run it with LiteRT (`pip install ai-edge-litert`):
 
     from ai_edge_litert.interpreter import Interpreter
     interpreter = Interpreter(model_path="dcgan.tflite")
@@ -21,11 +21,12 @@ Quantization (`quantize`):
   (1,024 elements or more) stored as int8, activations quantized on the
   fly. No calibration data needed.
 
-`generate_from_seed` draws its latents with TensorFlow's stateless RNG
-(`StatelessRandomNormalV2`), which is not a TFLite builtin: it is left out
-of `.tflite` files unless `select_tf_ops=True` (which needs the Flex
-delegate in the app that runs the file). Any other op the builtins lack
-raises `UnsupportedOpsError` naming the ops and the family.
+An endpoint that declares `builtin_ops=False` (`generate_from_seed`, which
+draws its latents with TensorFlow's stateless RNG, `StatelessRandomNormalV2`,
+not a TFLite builtin) is left out of `.tflite` files unless
+`select_tf_ops=True` (which needs the Flex delegate in the app that runs the
+file). Any other op the builtins lack raises `UnsupportedOpsError` naming
+the ops and the model's type.
 
 Each file is checked after conversion by running every signature once on
 zeros with LiteRT (`allocate_tensors` and `invoke`), because some quantized
@@ -39,11 +40,9 @@ import tempfile
 
 import numpy as np
 
-from kerasgen.export.signatures import NEEDS_SELECT_TF_OPS
 from kerasgen.export.signatures import build_export_archive
+from kerasgen.export.signatures import declared_endpoints
 from kerasgen.export.signatures import default_model_name
-from kerasgen.export.signatures import family_kind
-from kerasgen.export.signatures import signature_names
 from kerasgen.export.signatures import require_tensorflow_backend
 from kerasgen.utils.io import atomic_write
 
@@ -83,18 +82,19 @@ def tflite(
     """Exports a kerasgen model as a TFLite (LiteRT) flatbuffer.
 
     Args:
-        model: a kerasgen VAE or generator family (`GAN`, `DCGAN`, ...; see
-            `family_kind`), on the TensorFlow backend.
+        model: a model that declares its serving endpoints (every kerasgen
+            family; see `kerasgen.export.signatures`), on the TensorFlow
+            backend.
         out: str. A `.tflite` file path, or a folder, in which the file is
             named by `tflite_file_name(name, quantize)`.
         quantize: `"none"`, `"float16"` or `"dynamic-int8"`. Defaults to
             `"none"` (float32).
         name: str or None. The file's stem when `out` is a folder. Defaults
-            to the family's name in lower case.
+            to the family's registered name (`default_model_name`).
         signatures: sequence of str or None. The signatures to convert.
-            Defaults to all of the family's signatures that TFLite builtins
-            can run (all but `generate_from_seed`, which is added when
-            `select_tf_ops=True`).
+            Defaults to every endpoint the model declares with
+            `builtin_ops=True`, and the others too when
+            `select_tf_ops=True`.
         select_tf_ops: bool. Let the converter fall back to TensorFlow ops
             (`SELECT_TF_OPS`) where builtins are missing. The file then needs
             the Flex delegate to run, and is not checked after conversion.
@@ -110,7 +110,9 @@ def tflite(
 
     Raises:
         UnsupportedOpsError: a signature needs ops the TFLite builtins lack;
-            the message names them and the family.
+            the message names them and the model's type.
+        ValueError: the model declares no serving endpoints, or none that
+            TFLite builtins can run and `select_tf_ops` is False.
 
     Example:
 
@@ -131,11 +133,16 @@ def tflite(
             f"Received: quantize={quantize!r}"
         )
     family = type(model).__name__
+    endpoints = declared_endpoints(model)
     if signatures is None:
-        signatures = [
-            key for key in signature_names(model)
-            if select_tf_ops or key not in NEEDS_SELECT_TF_OPS
-        ]
+        signatures = [e.name for e in endpoints if select_tf_ops or e.builtin_ops]
+        if not signatures:
+            raise ValueError(
+                f"Every serving endpoint of the {family} needs TensorFlow ops "
+                f"outside the TFLite builtins ({[e.name for e in endpoints]}). "
+                "Pass select_tf_ops=True (`--select-tf-ops`) to embed them (the "
+                "app then needs the Flex delegate). Received: select_tf_ops=False"
+            )
     signatures = list(signatures)
     archive = build_export_archive(model, batch_size=batch_size, signatures=signatures)
 
@@ -167,8 +174,8 @@ def tflite(
                 raise
             raise UnsupportedOpsError(
                 f"The TFLite builtins do not support the op(s) {', '.join(ops)} "
-                f"that the {family} signature(s) {signatures} use (family "
-                f"{family_kind(model)!r}, quantize={quantize!r}). Leave those "
+                f"that the {family} signature(s) {signatures} use "
+                f"(quantize={quantize!r}). Leave those "
                 "signatures out, or pass select_tf_ops=True (`--select-tf-ops`) "
                 "to embed TensorFlow kernels (the app then needs the Flex "
                 f"delegate). Received: signatures={signatures}"
@@ -231,7 +238,8 @@ def run_once_on_zeros(content, family="model", quantize="none"):
             inputs = {}
             for input_name, detail in runner.get_input_details().items():
                 shape = [1 if d < 0 else int(d) for d in detail["shape_signature"]]
-                if len(shape) == 0 and input_name == "n":
+                # A scalar integer may be a count: 0 would run on nothing.
+                if len(shape) == 0 and np.issubdtype(detail["dtype"], np.integer):
                     inputs[input_name] = np.array(1, detail["dtype"])
                 else:
                     inputs[input_name] = np.zeros(shape, detail["dtype"])

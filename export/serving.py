@@ -23,6 +23,7 @@ import shutil
 import tempfile
 
 from kerasgen.export.signatures import build_export_archive
+from kerasgen.export.signatures import declared_endpoints
 from kerasgen.export.signatures import default_model_name
 from kerasgen.export.signatures import require_tensorflow_backend
 from kerasgen.utils.io import atomic_write
@@ -116,23 +117,21 @@ def write_models_config(out_dir, base_path=CONTAINER_BASE):
 def saved_model(model, out_dir, *, name=None, version=None, batch_size=None):
     """Exports a kerasgen model as a SavedModel laid out for TF Serving.
 
-    Writes `out_dir/<name>/<version>/` with the family's named signatures
-    (`generate`, `generate_from_seed` for GANs; `encode`, `decode`,
-    `reconstruct`, `generate_from_seed` for VAEs; `translate_a2b`,
-    `translate_b2a` for CycleGAN; `translate` for Pix2Pix; `serving_default`;
-    see `kerasgen.export.signatures`) and rewrites `out_dir/models.config`.
-    Runs on the TensorFlow backend only: a checkpoint trained on JAX is
-    loaded with `KERAS_BACKEND=tensorflow` and exported from there.
+    Writes `out_dir/<name>/<version>/` with one named signature per endpoint
+    the model declares (`model.serving_endpoints()`), plus `serving_default`
+    for its main one (see `kerasgen.export.signatures`), and rewrites
+    `out_dir/models.config`. Runs on the TensorFlow backend only: a
+    checkpoint trained on JAX is loaded with `KERAS_BACKEND=tensorflow` and
+    exported from there.
 
     Args:
-        model: a kerasgen VAE, generator family (`GAN`, `DCGAN`, ...) or
-            image-to-image family (`CycleGAN`, `Pix2Pix`); see
-            `kerasgen.export.signatures.family_kind`.
+        model: a model that declares its serving endpoints (every kerasgen
+            family). One that declares none is refused with a `ValueError`.
         out_dir: str. The export folder, TF Serving's `--model_base_path`
             parent; created if missing.
         name: str or None. The model name (a folder, and the name in the
-            REST URL `/v1/models/<name>`). Defaults to the family's name in
-            lower case (`dcgan`, `vae`).
+            REST URL `/v1/models/<name>`). Defaults to the name the family
+            is registered under (`default_model_name`).
         version: int or None. The version number. Defaults to one more than
             the highest version already there (1 for the first). An existing
             version is never overwritten: asking for one raises.
@@ -153,6 +152,7 @@ def saved_model(model, out_dir, *, name=None, version=None, batch_size=None):
     ```
     """
     require_tensorflow_backend()
+    declared_endpoints(model)  # refuses a model with nothing to serve, first
     name = default_model_name(model) if name is None else name
     check_model_name(name)
     if version is not None and (
