@@ -176,6 +176,37 @@ def test_learning_rate_schedule_is_set_from_the_steps():
     assert kerasgen.CycleGAN(**CYCLEGAN).learning_rate_schedule() == 2e-4
 
 
+def test_fit_plans_the_papers_schedule_from_its_length():
+    # A notebook user: compile(), then fit(epochs=2) over 4 pairs, 8 steps.
+    model = kerasgen.CycleGAN(**CYCLEGAN)
+    model.compile()
+    a, b = pair_batch(n=4)
+    model.fit(a, b, batch_size=1, epochs=2, verbose=0)
+    assert (model.constant_steps, model.decay_steps) == (4, 4)
+    schedule = model.optimizer["generator"]._learning_rate
+    assert isinstance(schedule, ConstantThenLinearDecay)
+    assert float(schedule(4)) == pytest.approx(2e-4)
+    assert float(schedule(8)) == pytest.approx(0.0, abs=1e-12)
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 8
+    # The schedule is in the config, so a reloaded model keeps it.
+    assert model.get_config()["decay_steps"] == 4
+
+
+def test_plan_run_keeps_a_schedule_or_optimizers_the_user_chose():
+    model = kerasgen.Pix2Pix(**dict(PIX2PIX, decay_steps=0))  # constant
+    model.plan_run(100)
+    assert (model.constant_steps, model.decay_steps) == (None, 0)
+    assert model.learning_rate_schedule() == 2e-4
+    model = kerasgen.CycleGAN(**CYCLEGAN)
+    model.compile({name: keras.optimizers.Adam(1e-3) for name in ("generator", "discriminator")})
+    a, b = pair_batch(n=2)
+    model.fit(a, b, batch_size=1, epochs=1, verbose=0)
+    assert model.decay_steps is None
+    assert float(model.optimizer["generator"].learning_rate) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="at least one step"):
+        model.plan_run(0)
+
+
 def test_paper_defaults():
     cyclegan = kerasgen.CycleGAN(image_size=32, generator_filters=4,
                                  discriminator_filters=4, num_residual_blocks=1)

@@ -98,7 +98,9 @@ class ImageTranslation:
         # A notebook user calls compile() then fit(epochs=N): the paper's
         # schedule needs N, known only here. Fix it, and rebuild the default
         # optimizers (nothing has been trained yet, so nothing is lost).
-        if not self.schedule_planned():
+        # Optimizers the user passed to compile() are left as they are.
+        if (not self.schedule_planned() and getattr(self, "_compiled_with_defaults", False)
+                and not self._trained()):
             steps = steps_per_epoch or _batches_per_epoch(x, batch_size)
             if steps is None:
                 logger.warning(
@@ -107,8 +109,7 @@ class ImageTranslation:
                     "compile() for the papers' linear decay.", type(self).__name__)
             else:
                 self.plan_run(int(epochs) * int(steps))
-                if getattr(self, "_compiled_with_defaults", False) and not self._trained():
-                    self.compile(**self._compile_arguments)
+                self.compile(**self._compile_arguments)
         return super().fit(x, y, batch_size=batch_size, epochs=epochs,
                            steps_per_epoch=steps_per_epoch, **kwargs)
 
