@@ -25,8 +25,12 @@ import keras
 
 import kerasgen
 import kerasgen.export
+from cli_helpers import assert_one_line_error
 from kerasgen.cli.main import cli
 from kerasgen.export import serving
+from kerasgen.export import signatures
+from kerasgen.models.serving import Endpoint
+from kerasgen.models.serving import Input
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -67,7 +71,8 @@ def perturb(network, seed):
     network.set_weights([v.astype("float32") for v in values])
 
 
-# The adversarial families beside GAN/DCGAN, exported by the generator rule.
+# The adversarial families beside GAN/DCGAN: each declares the generator
+# endpoints of `LatentGenerator` (conditional ones take labels).
 OTHER_GENERATORS = {
     "WGAN": dict(image_size=8, latent_dim=16, generator_filters=4, critic_filters=4),
     "WGANGP": dict(image_size=8, latent_dim=16, generator_filters=4, critic_filters=4),
@@ -109,7 +114,7 @@ def keras_outputs(models, inputs):
     vae_mean, vae_log_var = vae.encode(inputs["images"])
     cvae_mean, cvae_log_var = cvae.encode(inputs["images"], labels)
     return {
-        "dcgan/generate/images": dcgan.generate(inputs["dcgan_z"]),
+        "dcgan/generate/images": dcgan.decode(inputs["dcgan_z"]),
         "vae/encode/mean": vae_mean,
         "vae/encode/log_var": vae_log_var,
         "vae/decode/images": vae.decode(inputs["vae_z"]),
@@ -119,7 +124,7 @@ def keras_outputs(models, inputs):
         "cvae/decode/images": cvae.decode(inputs["vae_z"], labels),
         "cvae/reconstruct/images": cvae.reconstruct(inputs["images"], labels),
         **{
-            f"{family}/generate/images": models[family].generate(
+            f"{family}/generate/images": models[family].decode(
                 inputs["dcgan_z"], *([labels] if getattr(models[family], "num_classes", 0) else []))
             for family in OTHER_GENERATORS
         },
@@ -538,13 +543,6 @@ def test_checkpoint_saved_on_jax_exports_on_tensorflow(tmp_path):
 # --- CLI ------------------------------------------------------------------------------
 
 
-def assert_one_line_error(result):
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    lines = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
-    assert len(lines) == 1, result.stderr
-
-
 def test_cli_refuses_a_preset_name_until_the_zoo_exists():
     result = CliRunner().invoke(cli, ["export", "dcgan-mnist"])
     assert_one_line_error(result)
@@ -584,3 +582,130 @@ def test_cli_exports_tflite_variants_and_prints_sizes(tmp_path):
 
     runner = Interpreter(model_path=str(tmp_path / "out" / "m.tflite")).get_signature_runner("generate")
     assert runner.get_input_details()["z"]["shape_signature"].tolist() == [2, 4]
+
+
+# --- export follows declarations -----------------------------------------------------
+
+
+@keras.saving.register_keras_serializable(package="kerasgen_tests")
+class SilentDCGAN(kerasgen.DCGAN):
+    """A DCGAN that declares no endpoints: export must not fall back on what
+    its class is."""
+
+    def serving_endpoints(self):
+        return []
+
+
+@keras.saving.register_keras_serializable(package="kerasgen_tests")
+class CriticDCGAN(kerasgen.DCGAN):
+    """A DCGAN that serves only its discriminator's scores, in a dict: what
+    it declares, not its class, decides what is exported."""
+
+    serving_default = "score"
+
+    def serving_endpoints(self):
+        images = Input("images", "float32", (None, self.image_size, self.image_size, 1))
+        temperature = Input("temperature", "float32")  # a scalar, no batch
+
+        def score(images, temperature):
+            logits = keras.ops.cast(self.discriminator(images, training=False), "float32")
+            return {"logits": logits, "scaled": logits / temperature}
+
+        return [Endpoint("score", (images, temperature), score, images=False)]
+
+
+class Undeclared(kerasgen.GenerativeModel):
+    """No networks and the base class's empty declaration."""
+
+
+def tiny(cls):
+    return cls(image_size=8, latent_dim=4, generator_filters=4, discriminator_filters=4)
+
+
+def test_a_model_declaring_no_endpoints_is_refused_in_one_line():
+    for model in (Undeclared(), keras.Sequential([keras.layers.Dense(1)])):
+        kind = type(model).__name__
+        with pytest.raises(ValueError) as error:
+            signatures.signature_names(model)
+        message = str(error.value)
+        assert "\n" not in message
+        assert message.startswith(f"{kind} declares no serving endpoints")
+        assert message.endswith(f"Received: model of type {kind}")
+
+
+def test_a_serving_default_not_declared_is_refused():
+    class Misnamed(CriticDCGAN):
+        serving_default = "generate"
+
+    with pytest.raises(ValueError, match=r"serving_default='generate' is not one of .*'score'"):
+        signatures.signature_names(tiny(Misnamed))
+
+
+@tf_only
+def test_export_refuses_a_model_declaring_no_endpoints(tmp_path):
+    model = tiny(SilentDCGAN)
+    for export in (kerasgen.export.saved_model, kerasgen.export.tflite):
+        with pytest.raises(ValueError, match=r"^SilentDCGAN declares no serving endpoints.*"
+                                             r"Received: model of type SilentDCGAN$"):
+            export(model, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written
+    model.save(tmp_path / "silent.keras")
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / "silent.keras"),
+                                      "--out", str(tmp_path / "out")])
+    assert_one_line_error(result)
+    assert "SilentDCGAN declares no serving endpoints" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@tf_only
+def test_export_serves_exactly_the_declared_endpoint(tmp_path):
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    keras.utils.set_random_seed(0)
+    model = tiny(CriticDCGAN)
+    assert signatures.signature_names(model) == ["score"]
+    path = kerasgen.export.saved_model(model, tmp_path)
+    assert path == str(tmp_path / "dcgan" / "1")  # the registered name it inherits
+    loaded = tf.saved_model.load(path)
+    assert sorted(loaded.signatures.keys()) == ["score", "serving_default"]
+    score = loaded.signatures["score"]
+    specs = score.structured_input_signature[1]
+    assert {k: (v.dtype, v.shape.as_list()) for k, v in specs.items()} == {
+        "images": (tf.float32, [None, 8, 8, 1]), "temperature": (tf.float32, [])}
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 1)).astype("float32")
+    want = keras.ops.convert_to_numpy(model.discriminator(images, training=False))
+    for function in (score, loaded.signatures["serving_default"]):
+        got = function(images=tf.constant(images), temperature=tf.constant(2.0))
+        assert sorted(got) == ["logits", "scaled"]  # no images/images_uint8 added
+        np.testing.assert_allclose(got["logits"].numpy(), want, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(got["scaled"].numpy(), want / 2, atol=1e-5, rtol=0)
+    file = kerasgen.export.tflite(model, tmp_path, name="critic")
+    interpreter = Interpreter(model_path=file)
+    assert interpreter.get_signature_list() == {
+        "score": {"inputs": ["images", "temperature"], "outputs": ["logits", "scaled"]}}
+    got = interpreter.get_signature_runner("score")(images=images,
+                                                    temperature=np.array(2.0, "float32"))
+    np.testing.assert_allclose(got["logits"], want, atol=1e-4, rtol=0)
+
+
+def test_describe_signatures_lists_the_declared_endpoints():
+    lines = signatures.describe_signatures(tiny(CriticDCGAN))
+    assert lines[2:] == [
+        "| `score` (= `serving_default`) | `images` float32 `(n, 8, 8, 1)`, "
+        "`temperature` float32 `()` | `logits` `(n, 1)`, `scaled` `(n, 1)` |  |"
+    ]
+    lines = signatures.describe_signatures(kerasgen.VAE(image_size=8, latent_dim=2, filters=4))
+    assert [line.split(" |")[0] for line in lines[2:]] == [
+        "| `decode` (= `serving_default`)", "| `encode`", "| `reconstruct`",
+        "| `generate_from_seed`"]
+    assert "`mean` `(n, 2)`, `log_var` `(n, 2)`" in lines[3]
+
+
+def test_default_model_names_are_the_registered_names():
+    from kerasgen.models import family_names
+
+    for name in family_names():  # "wgan-gp" has a dash: TF Serving takes it
+        serving.check_model_name(name)
+    assert signatures.default_model_name(tiny(CriticDCGAN)) == "dcgan"
+    assert signatures.default_model_name(Undeclared()) == "undeclared"  # not registered
