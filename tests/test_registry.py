@@ -76,3 +76,43 @@ def test_checkpoints_from_before_the_move_still_load(family):
         output = model.sample(2, seed=0)
     # Weights written on TensorFlow: the same outputs, within float error.
     np.testing.assert_allclose(np.sum(output), record["output_sum"], atol=1e-3)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _code_references(path, class_names):
+    """Lines of `path` whose code (not strings or comments) names a family
+    class other than as the public `kerasgen.<Class>`."""
+    import ast
+
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), filename=path)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in class_names:
+            found.append(node.lineno)
+        elif isinstance(node, ast.Attribute) and node.attr in class_names:
+            if not (isinstance(node.value, ast.Name) and node.value.id == "kerasgen"):
+                found.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            if any(alias.name in class_names for alias in node.names):
+                found.append(node.lineno)
+    return found
+
+
+def test_only_the_models_name_a_family_in_code():
+    # The CLI, export, the zoo and the rest of the library work through the
+    # registry and the declared interfaces: a new family edits none of them.
+    class_names = {entry.class_name for entry in models.index()}
+    offenders = []
+    for top in ("kerasgen", "cli", "export", "zoo"):
+        for root, _, files in os.walk(os.path.join(ROOT, top)):
+            if os.path.join("kerasgen", "models") in root:
+                continue
+            for file in files:
+                if file.endswith(".py"):
+                    path = os.path.join(root, file)
+                    offenders += [f"{os.path.relpath(path, ROOT)}:{line}"
+                                  for line in _code_references(path, class_names)]
+    assert not offenders, offenders

@@ -133,7 +133,8 @@ def seeded_normal(seed, n, dim):
     if backend == "jax":
         import jax
 
-        key = jax.random.key(keras.ops.convert_to_numpy(seed).astype("uint32"))
+        # `n` sets a shape, which JAX needs static: a Python int.
+        key = jax.random.key(jax.numpy.asarray(seed).astype("uint32"))
         return jax.random.normal(key, (int(n), int(dim)), "float32")
     raise NotImplementedError(
         "seeded_normal runs on the 'tensorflow' and 'jax' backends. "
