@@ -135,8 +135,8 @@ def signature_names(model):
 
 def default_model_name(model):
     """The TF Serving model name used when none is given: the name the
-    family is registered under (`model.family_name`, e.g. `wgan-gp`), else
-    the class name in lower case for a model that is not registered.
+    family is registered under (`model.family_name`), else the class name
+    in lower case for a model that is not registered.
 
     Example:
 
@@ -268,7 +268,8 @@ def probe_inputs(endpoint, batch_size=1):
 
     ```python
     import kerasgen
-    seeded = kerasgen.DCGAN(image_size=8, latent_dim=4).serving_endpoints()[1]
+    model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4)
+    seeded = model.serving_endpoints()[1]
     {k: v.shape for k, v in probe_inputs(seeded).items()}  # {'seed': (), 'n': ()}
     ```
     """
