@@ -8,7 +8,8 @@ not change sizes or latencies):
 - size on disk of the SavedModel version folder and of each TFLite file
   (float32, float16, dynamic-range int8);
 - latency of ONE image (batch 1) on the CPU: the SavedModel's main signature
-  (`generate` for the DCGAN, `decode` for the VAE) called through
+  (the endpoint the family names `serving_default`: `generate` for the
+  DCGAN, `decode` for the VAE) called through
   `tf.saved_model.load`, and the same signature of each TFLite file run by
   LiteRT's signature runner (`ai_edge_litert`), each the median of
   `--runs` calls after `--warmup` calls.
@@ -70,26 +71,35 @@ def main():
     import kerasgen
     import kerasgen.export
     from kerasgen.export.serving import directory_size
+    from kerasgen.export.signatures import declared_endpoints
 
     keras.utils.set_random_seed(0)
     families = [
-        ("DCGAN 28x28x1", kerasgen.DCGAN(image_size=28, channels=1), "generate", "z"),
-        ("VAE 28x28x1", kerasgen.VAE(), "decode", "z"),
+        ("DCGAN 28x28x1", kerasgen.DCGAN(image_size=28, channels=1)),
+        ("VAE 28x28x1", kerasgen.VAE()),
     ]
     rows = []
     out = tempfile.mkdtemp(prefix="kerasgen-export-bench-")
-    for label, model, signature, input_name in families:
-        z = np.random.default_rng(0).standard_normal((1, model.latent_dim)).astype("float32")
+    for label, model in families:
+        # The main endpoint, on one random input of its declared shapes.
+        endpoint = declared_endpoints(model)[0]
+        signature = endpoint.name
+        rng = np.random.default_rng(0)
+        arrays = {
+            spec.name: rng.standard_normal(
+                [1 if d is None else d for d in spec.shape_for(1)]).astype(spec.dtype)
+            for spec in endpoint.inputs
+        }
         path = kerasgen.export.saved_model(model, out)
         loaded = tf.saved_model.load(path)
         function = loaded.signatures[signature]
-        tensor = tf.constant(z)
-        ms = median_ms(lambda: function(**{input_name: tensor}), args.warmup, args.runs)
+        tensors = {name: tf.constant(value) for name, value in arrays.items()}
+        ms = median_ms(lambda: function(**tensors), args.warmup, args.runs)
         rows.append((label, f"SavedModel `{signature}`", directory_size(path), ms))
         for quantize in kerasgen.export.QUANTIZATIONS:
             file = kerasgen.export.tflite(model, out, quantize=quantize)
             runner = Interpreter(model_path=file).get_signature_runner(signature)
-            ms = median_ms(lambda: runner(**{input_name: z}), args.warmup, args.runs)
+            ms = median_ms(lambda: runner(**arrays), args.warmup, args.runs)
             rows.append((label, f"TFLite {quantize}", os.path.getsize(file), ms))
 
     print(f"Machine: {cpu_name()}, {os.cpu_count()} cores, "
