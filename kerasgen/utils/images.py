@@ -1,4 +1,6 @@
-"""Image grids: many samples tiled into one picture, and written as a PNG."""
+"""Image grids: many samples tiled into one picture, enlarged to be seen,
+and written as a PNG (`save_png`, the one writer of every PNG kerasgen
+makes)."""
 
 import math
 import os
@@ -32,7 +34,7 @@ def make_grid(images, nrow=None, padding=2, pad_value=128):
 
     ```python
     grid = make_grid(np.zeros((10, 8, 8, 1)), nrow=5)
-    grid.shape  # (22, 42, 1)
+    grid.shape  # (22, 52, 1): 2 rows and 5 columns of 8 + 2 pixels, + 2
     ```
     """
     array = np.asarray(images)
@@ -68,8 +70,9 @@ def make_grid(images, nrow=None, padding=2, pad_value=128):
     return grid
 
 
-def save_grid(images, path, nrow=None, padding=2):
-    """Writes `make_grid(images)` as a PNG file, atomically.
+def save_grid(images, path, nrow=None, padding=2, min_size=None):
+    """Writes `make_grid(images)` as a PNG file, atomically (upscaled to
+    `min_size` when given).
 
     The picture is written to a temporary file in the same folder and moved
     over `path` once complete, so a reader (or a killed run) never sees a
@@ -81,11 +84,16 @@ def save_grid(images, path, nrow=None, padding=2):
         path: str or `os.PathLike`. Where to write the PNG.
         nrow: int. Images per row. Defaults to a square-ish grid.
         padding: int. Pixels between images. Defaults to `2`.
+        min_size: int or None. Enlarge the grid (see `upscale`) until its
+            long side is at least this. Defaults to None: as tiled.
 
     Returns:
         `path`, as a string.
     """
-    return save_png(make_grid(images, nrow=nrow, padding=padding), path)
+    grid = make_grid(images, nrow=nrow, padding=padding)
+    if min_size:
+        grid = upscale(grid, min_size)
+    return save_png(grid, path)
 
 
 def save_png(pixels, path):
@@ -126,3 +134,151 @@ def to_uint8(images):
     array = np.nan_to_num(array.astype(np.float32), nan=-1.0, posinf=1.0, neginf=-1.0)
     array = (np.clip(array, -1.0, 1.0) + 1.0) * 127.5
     return np.round(array).astype(np.uint8)
+
+
+#: The long side, in pixels, that `upscale` enlarges a picture to at least:
+#: a grid of 8x8 digits is otherwise a few dots on a screen.
+VIEW_SIZE = 512
+# The caption band: white, black text of Pillow's built-in bitmap font
+# (embedded in Pillow, so no font file or download is needed).
+_CAPTION_BACKGROUND = 255
+_CAPTION_INK = 0
+_CAPTION_MARGIN = 3
+
+
+def scale_factor(height, width, min_size=VIEW_SIZE):
+    """The smallest integer factor that makes the long side of a
+    `height x width` picture at least `min_size` pixels (1 if it is already).
+
+    Example:
+
+    ```python
+    scale_factor(22, 52)  # 10
+    ```
+    """
+    long_side = max(int(height), int(width), 1)
+    return max(1, math.ceil(int(min_size) / long_side))
+
+
+def upscale(pixels, min_size=VIEW_SIZE, factor=None):
+    """Enlarges a `uint8` picture `(H, W, C)` by an integer factor with
+    nearest-neighbour sampling (every pixel becomes a square block, so
+    nothing is blurred): `factor`, else the smallest that makes the long
+    side at least `min_size`.
+
+    Example:
+
+    ```python
+    upscale(np.zeros((22, 52, 1), "uint8")).shape  # (220, 520, 1)
+    ```
+    """
+    pixels = np.asarray(pixels)
+    if factor is None:
+        factor = scale_factor(pixels.shape[0], pixels.shape[1], min_size)
+    factor = int(factor)
+    if factor < 1:
+        raise ValueError(f"`factor` must be at least 1. Received: factor={factor}")
+    if factor == 1:
+        return pixels
+    return np.repeat(np.repeat(pixels, factor, axis=0), factor, axis=1)
+
+
+def make_strips(rows, groups=None, *, padding=2, pad_value=128, min_size=VIEW_SIZE):
+    """Tiles translation rows (e.g. `[a, G(a), F(G(a))]` per input) into one
+    `uint8` picture, upscaled like `upscale`, with a caption band above each
+    group of rows: its title, then each column's name over the column.
+
+    Args:
+        rows: array-like `(N, cols, H, W, C)`, floats in `[-1, 1]` (or
+            `uint8`): one row of `cols` images per input.
+        groups: sequence of `(count, title, column_names)`: consecutive
+            groups of `count` rows, captioned `title` and `column_names`
+            (a sequence of `cols` str). Defaults to None: one group, no
+            caption.
+        padding: int. Pixels between images, before upscaling. Defaults to 2.
+        pad_value: int. The `uint8` value of the padding. Defaults to 128.
+        min_size: int. The long side to upscale to at least. Defaults to
+            `VIEW_SIZE` (512).
+
+    Returns:
+        A `uint8` array `(height, width, C)`.
+
+    Example:
+
+    ```python
+    rows = np.zeros((2, 3, 8, 8, 3), "float32")
+    strip = make_strips(rows, [(2, "A -> B -> A", ("a", "G(a)", "F(G(a))"))])
+    strip.shape[1]  # 512: (3 x (8 + 2) + 2) x 16
+    ```
+    """
+    rows = np.asarray(rows)
+    if rows.ndim != 5:
+        raise ValueError(
+            "`rows` must have shape (N, cols, H, W, C). "
+            f"Received: rows.shape={rows.shape}"
+        )
+    n, cols = rows.shape[:2]
+    if groups is None:
+        groups = [(n, None, None)]
+    if sum(int(count) for count, _, _ in groups) != n:
+        raise ValueError(
+            f"`groups` must cover the {n} rows. Received: counts "
+            f"{[count for count, _, _ in groups]}"
+        )
+    grids, start = [], 0
+    for count, title, columns in groups:
+        count = int(count)
+        if count:
+            block = rows[start:start + count].reshape((-1,) + rows.shape[2:])
+            grids.append((make_grid(block, nrow=cols, padding=padding,
+                                    pad_value=pad_value), title, columns))
+        start += count
+    height = sum(grid.shape[0] for grid, _, _ in grids)
+    factor = scale_factor(height, grids[0][0].shape[1], min_size)
+    tile = rows.shape[3] * factor
+    parts = []
+    for grid, title, columns in grids:
+        grid = upscale(grid, factor=factor)
+        if title is not None or columns:
+            centers = [
+                (padding + j * (rows.shape[3] + padding)) * factor + tile // 2
+                for j in range(cols)
+            ]
+            parts.append(_caption_band(grid.shape[1], grid.shape[2], title,
+                                       list(columns or ()), centers, tile))
+        parts.append(grid)
+    return np.concatenate(parts, axis=0)
+
+
+def _caption_band(width, channels, title, columns, centers, column_width):
+    """A white band `(h, width, channels)` with `title` on its first line and
+    each column name centred at `centers` on the second; when a name is
+    wider than its column, both go on one line, `title: a | b | c`."""
+    from PIL import Image
+    from PIL import ImageDraw
+    from PIL import ImageFont
+
+    font = ImageFont.load_default_imagefont()
+    line = font.getbbox("Ag")[3]
+    widths = [font.getbbox(name)[2] for name in columns]
+    fits = all(w <= column_width for w in widths)
+    if fits and title:
+        lines = 2
+    else:
+        lines = 1
+    height = lines * line + (lines + 1) * _CAPTION_MARGIN
+    picture = Image.new("L", (int(width), height), _CAPTION_BACKGROUND)
+    draw = ImageDraw.Draw(picture)
+    if fits:
+        top = _CAPTION_MARGIN
+        if title:
+            draw.text((_CAPTION_MARGIN, top), title, fill=_CAPTION_INK, font=font)
+            top += line + _CAPTION_MARGIN
+        for name, w, center in zip(columns, widths, centers):
+            draw.text((center - w // 2, top), name, fill=_CAPTION_INK, font=font)
+    else:
+        text = " | ".join(columns)
+        text = f"{title}: {text}" if title and text else (title or text)
+        draw.text((_CAPTION_MARGIN, _CAPTION_MARGIN), text, fill=_CAPTION_INK, font=font)
+    band = np.asarray(picture, np.uint8)[..., None]
+    return np.repeat(band, channels, axis=-1)
