@@ -54,8 +54,10 @@ from kerasgen.models import registry as _registry  # noqa: E402  (no Keras impor
 
 #: Public names that are not families: the training core.
 _CORE = {
+    "AssignStep": "kerasgen.training",
     "GenerativeModel": "kerasgen.training",
     "MultiOptimizer": "kerasgen.training",
+    "Phase": "kerasgen.training",
     "UpdateStep": "kerasgen.training",
 }
 _FAMILIES = {entry.class_name: entry for entry in _registry.index()}

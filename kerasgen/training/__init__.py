@@ -1,6 +1,9 @@
-"""The two-backend training core: `GenerativeModel`, `UpdateStep`, `MultiOptimizer`."""
+"""The two-backend training core: `GenerativeModel`, its two kinds of update
+step (`UpdateStep`, `AssignStep`), `MultiOptimizer`, and training `Phase`s
+(with the helpers of `kerasgen.training.phases`)."""
 
-from kerasgen.training.base import GenerativeModel, UpdateStep
+from kerasgen.training.base import AssignStep, GenerativeModel, UpdateStep
 from kerasgen.training.multi_optimizer import MultiOptimizer
+from kerasgen.training.phases import Phase
 
-__all__ = ["GenerativeModel", "UpdateStep", "MultiOptimizer"]
+__all__ = ["AssignStep", "GenerativeModel", "MultiOptimizer", "Phase", "UpdateStep"]

@@ -1,24 +1,50 @@
 """The base class every kerasgen family extends.
 
 A family writes its losses once, in `keras.ops`, and declares its update
-steps: which loss, which networks it trains, with which optimizer, how many
-times per batch. `GenerativeModel.train_step` runs those steps on whichever
-backend Keras runs on, so `model.fit()` trains any family:
+steps, run in order for every batch. There are two kinds:
 
-- TensorFlow: a `GradientTape` per step and `optimizer.apply`, inside the
-  `tf.function` Keras compiles (`jit_compile=True` adds XLA).
+- `UpdateStep`: a gradient step. A loss, the networks whose trainable
+  variables it trains, and (in `compile(optimizer={...})`) an optimizer of
+  its own.
+- `AssignStep`: a step that computes new values for some variables and
+  assigns them, with no gradient and no optimizer (an EM update of a
+  Gaussian mixture, the counts of Naive Bayes). The variables it assigns
+  are usually non-trainable weights (`add_weight(trainable=False)`), so
+  that `model.trainable_variables` lists only what optimizers train; a
+  trainable one may be assigned too.
+
+Either kind may run several times per batch (`repeat`, WGAN's `n_critic`)
+and only every k-th batch (`every=k`, StyleGAN2's lazy R1): on batches k,
+2k, 3k, ... counted from 1 over the whole run (from the saved
+`optimizer.iterations`, so a resumed run keeps the cadence). Inside a step,
+`model.optimizer.iterations` is the number of batches done before this one.
+`GenerativeModel.train_step` runs the steps on whichever backend Keras runs
+on, so `model.fit()` trains any family:
+
+- TensorFlow: a `GradientTape` per gradient step and `optimizer.apply`
+  (`variable.assign` for an assign step), inside the `tf.function` Keras
+  compiles (`jit_compile=True` adds XLA). An every-k step is a `tf.cond`.
 - JAX: a jitted, stateless step. Each loss runs inside
   `keras.StatelessScope` with the current values of every variable;
   `jax.value_and_grad` differentiates it with respect to the step's own
   variables, the scope hands back updated non-trainable values (BatchNorm
   statistics, the noise seed) and the step's optimizer applies its gradients
-  with `stateless_apply`.
+  with `stateless_apply`; an assign step's values replace the old ones in
+  the state handed back to Keras. An every-k step is a `jax.lax.cond`.
+
+A step that does not run on a batch changes nothing (its optimizer's slots
+and `iterations` included) and reports 0 for each of its logs on that batch.
 
 The several optimizers live in one `MultiOptimizer`, so Keras carries all of
-their state through `fit()` and saves it with the model.
+their state through `fit()` and saves it with the model; a model with only
+assign steps gets an empty one, which still counts the batches.
+
+A family may also declare training phases (`phases()`, `enter_phase()`;
+see `kerasgen.training.phases`).
 """
 
 import dataclasses
+import numbers
 import logging
 from typing import Callable, Sequence
 
@@ -26,13 +52,24 @@ import keras
 from keras import ops
 
 from kerasgen.training.multi_optimizer import MultiOptimizer
+from kerasgen.training.phases import Phase  # noqa: F401  (for phases())
 
 logger = logging.getLogger("kerasgen.training")
 
 
+def _check_count(step, argument, value):
+    # numbers.Integral: a numpy integer from a config is fine, a bool not.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(
+            f"Update step {step.name!r}: `{argument}` must be an int >= 1. "
+            f"Received: {argument}={value!r}"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class UpdateStep:
-    """One gradient update that a model makes for every batch.
+    """One gradient update that a model makes for every batch (or every
+    `every`-th batch).
 
     Args:
         name: str. The step's name; also the key of its optimizer in
@@ -44,6 +81,12 @@ class UpdateStep:
             Every other network is left untouched by this step.
         repeat: int. How many times the step runs per batch (WGAN's
             `n_critic`). Defaults to 1.
+        every: int. The step runs on batches `every`, `2 * every`, ...
+            (counted from 1 over the whole run) and is skipped on the
+            others: no loss computed, its optimizer untouched, 0 reported
+            for its logs. StyleGAN2's lazy R1 is `every=16`; scaling the
+            penalty by `every`, as the paper does, is the loss's job.
+            Defaults to 1 (every batch).
 
     Example:
 
@@ -61,6 +104,100 @@ class UpdateStep:
     loss: Callable
     networks: Sequence[str]
     repeat: int = 1
+    every: int = 1
+
+    def __post_init__(self):
+        _check_count(self, "repeat", self.repeat)
+        _check_count(self, "every", self.every)
+
+
+@dataclasses.dataclass(frozen=True)
+class AssignStep:
+    """An update that assigns new values to variables: no gradient, no
+    optimizer (an EM step of a Gaussian mixture, Naive Bayes counts).
+
+    Args:
+        name: str. The step's name (its logs are the update's logs).
+        update: callable. `update(images, labels)` returning
+            `(new_values, logs)`, computed in `keras.ops` from the batch
+            and the variables' current values (read them as usual, e.g.
+            `self.means`). `new_values` is either a list in the order of
+            `model.step_variables(step)`, or a dict keyed by the names in
+            `variables_of`: one array for a variable, a list in the order of
+            `layer.weights` for a layer. Each value must have its variable's
+            shape; it is cast to the variable's dtype.
+        variables_of: sequence of str. Attribute names of what the step
+            assigns: a `keras.Variable` (e.g. made with
+            `self.add_weight(..., trainable=False)`) or a layer / network,
+            standing for all of its `weights`.
+        repeat: int. How many times the update runs per batch, each on the
+            values the previous one assigned. Defaults to 1.
+        every: int. As for `UpdateStep`: runs on batches `every`,
+            `2 * every`, ... only. Defaults to 1.
+
+    Example:
+
+    ```python
+    import numpy as np
+
+    class Mean(GenerativeModel):
+        # The running mean of every pixel seen so far.
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.mean = self.add_weight(shape=(), initializer="zeros",
+                                        trainable=False)
+            self.seen = self.add_weight(shape=(), initializer="zeros",
+                                        trainable=False)
+            self.built = True
+
+        def update(self, images, labels):
+            n = ops.cast(ops.size(images), "float32")
+            seen = self.seen + n
+            mean = self.mean + (ops.sum(images) - n * self.mean) / seen
+            return {"mean": mean, "seen": seen}, {"mean": mean}
+
+        def update_steps(self):
+            return [AssignStep("mean", self.update, ("mean", "seen"))]
+
+    model = Mean()
+    model.compile()  # no optimizer needed
+    model.fit(np.arange(8.0).reshape(4, 2), batch_size=2, verbose=0)
+    float(model.mean), int(model.optimizer.iterations)  # (3.5, 2)
+    ```
+    """
+
+    name: str
+    update: Callable
+    variables_of: Sequence[str]
+    repeat: int = 1
+    every: int = 1
+
+    def __post_init__(self):
+        if isinstance(self.variables_of, str):
+            raise TypeError(
+                f"Assign step {self.name!r}: `variables_of` must be a sequence "
+                "of attribute names, not one str. "
+                f"Received: variables_of={self.variables_of!r}"
+            )
+        _check_count(self, "repeat", self.repeat)
+        _check_count(self, "every", self.every)
+
+
+def step_due(step, batches_done):
+    """Whether `step` runs on the batch that follows `batches_done` batches:
+    a boolean tensor, True on batches `every`, `2 * every`, ... (1-based).
+    Traced, so it works inside `tf.function` and `jax.jit`.
+
+    Example:
+
+    ```python
+    lazy = UpdateStep("r1", lambda images, labels: (0.0, {}), (), every=3)
+    [bool(step_due(lazy, n)) for n in range(6)]
+    # [False, False, True, False, False, True]
+    ```
+    """
+    done = ops.convert_to_tensor(batches_done)
+    return ops.equal(ops.mod(done + 1, ops.cast(step.every, done.dtype)), 0)
 
 
 class GenerativeModel(keras.Model):
@@ -69,11 +206,13 @@ class GenerativeModel(keras.Model):
     Subclasses build their networks in `__init__` (as attributes, e.g.
     `self.generator`), and implement:
 
-    - `update_steps()`: the list of `UpdateStep`s run for every batch, in
-      order;
-    - `default_optimizers()`: a dict of step name to optimizer, used when
-      `compile()` is called without one;
-    - `get_config()`: the constructor's arguments.
+    - `update_steps()`: the list of `UpdateStep`s and `AssignStep`s run for
+      every batch, in order;
+    - `default_optimizers()`: a dict of gradient-step name to optimizer,
+      used when `compile()` is called without one (not needed when every
+      step is an `AssignStep`);
+    - `get_config()`: the constructor's arguments;
+    - optionally `phases()` and `enter_phase()`, for a run in stages.
 
     Args:
         ema_decay: float or None. When set, an exponential moving average of
@@ -129,9 +268,61 @@ class GenerativeModel(keras.Model):
         )
 
     def default_optimizers(self):
+        if not self._gradient_steps(self.update_steps()):
+            return {}  # assign steps take no optimizer
         raise NotImplementedError(
             f"{type(self).__name__} must implement default_optimizers()."
         )
+
+    def phases(self):
+        """The run's stages, a list of `Phase(name, steps)`, in order; empty
+        (the default) for one phase covering the whole run. See
+        `kerasgen.training.phases` for how a runner goes through them.
+
+        Example:
+
+        ```python
+        class Growing(GenerativeModel):
+            def phases(self):
+                return [Phase("4x4", 800), Phase("8x8 fade-in", 800),
+                        Phase("8x8", 800)]
+
+        [p.name for p in Growing().phases()]  # ['4x4', '8x8 fade-in', '8x8']
+        ```
+        """
+        return []
+
+    def enter_phase(self, index, step_in_phase):
+        """Called before training a stretch of phase `index` that starts
+        `step_in_phase` steps into the phase (0 when entering it, more when a
+        run resumes in its middle). Does nothing by default.
+
+        A family sets here whatever its steps read as plain Python (the
+        resolution, which blocks run). Keras keeps the traced train step
+        between `fit()` calls, on both backends, so a family that changes
+        such a value must also set `self.train_function = None`: the next
+        `fit()` then traces the step again (recompiles, on JAX). A value the
+        step reads from a variable (a fade-in `alpha` computed from
+        `self.optimizer.iterations`) needs no retrace. Optimizers are built
+        at `compile()` for each gradient step's variables, so a network
+        grown in a later phase must exist (and be a step's network) from
+        the start.
+
+        Example:
+
+        ```python
+        class Growing(GenerativeModel):
+            resolution = 4
+
+            def enter_phase(self, index, step_in_phase):
+                self.resolution = 4 * 2 ** index
+                self.train_function = None  # the step reads the resolution
+
+        model = Growing()
+        model.enter_phase(2, 0)
+        model.resolution  # 16
+        ```
+        """
 
     def data_spec(self):
         """What `fit()` takes and the family produces
@@ -218,12 +409,17 @@ class GenerativeModel(keras.Model):
                 f"Received: optimizer={optimizer!r}"
             )
         steps = self.update_steps()
-        step_names = [step.name for step in steps]
+        self._check_steps(steps)
+        step_names = [step.name for step in self._gradient_steps(steps)]
         if sorted(step_names) != sorted(optimizer.step_names):
+            assign_names = [
+                step.name for step in steps if isinstance(step, AssignStep)
+            ]
             raise ValueError(
                 f"{type(self).__name__} needs one optimizer per update step "
-                f"{step_names}. Received optimizers for: "
-                f"{optimizer.step_names}"
+                f"{step_names}"
+                + (f" (assign steps {assign_names} take none)" if assign_names else "")
+                + f". Received: optimizer={optimizer.step_names}"
             )
         if self.dtype_policy.name == "mixed_float16":
             optimizer.wrap_for_loss_scaling()
@@ -242,7 +438,7 @@ class GenerativeModel(keras.Model):
         )
         if jit_compile == "auto":
             self.jit_compile = keras.backend.backend() == "jax"
-        for step in steps:
+        for step in self._gradient_steps(steps):
             child = optimizer[step.name]
             if not child.built:
                 child.build(self.step_variables(step))
@@ -255,12 +451,52 @@ class GenerativeModel(keras.Model):
         config = keras.saving.deserialize_keras_object(config)
         self.compile(**config)
 
+    @staticmethod
+    def _gradient_steps(steps):
+        return [step for step in steps if isinstance(step, UpdateStep)]
+
+    def _check_steps(self, steps):
+        names = []
+        for step in steps:
+            if not isinstance(step, (UpdateStep, AssignStep)):
+                raise TypeError(
+                    f"{type(self).__name__}.update_steps() must return "
+                    "UpdateStep and AssignStep objects. "
+                    f"Received: step={step!r}"
+                )
+            if step.name in names:
+                raise ValueError(
+                    f"{type(self).__name__} has two update steps named "
+                    f"{step.name!r}. Received: names={[s.name for s in steps]}"
+                )
+            names.append(step.name)
+            self.step_variables(step)  # the names resolve
+
     def step_variables(self, step):
-        """The trainable variables an update step updates, in a fixed order."""
+        """The variables an update step updates, in a fixed order: the
+        trainable variables of an `UpdateStep`'s networks, or what an
+        `AssignStep` assigns (a variable, or all `weights` of a layer)."""
         variables = []
-        for network_name in step.networks:
-            variables.extend(getattr(self, network_name).trainable_variables)
+        if isinstance(step, UpdateStep):
+            for network_name in step.networks:
+                variables.extend(getattr(self, network_name).trainable_variables)
+            return variables
+        for name in step.variables_of:
+            variables.extend(self._assigned(step, name))
         return variables
+
+    def _assigned(self, step, name):
+        """The variables that `variables_of` entry `name` stands for."""
+        target = getattr(self, name, None)
+        if isinstance(target, keras.Variable):
+            return [target]
+        if isinstance(target, keras.layers.Layer):
+            return list(target.weights)
+        raise TypeError(
+            f"Assign step {step.name!r}: `variables_of` names attributes that "
+            "are a keras.Variable or a layer. "
+            f"Received: {name}={type(target).__name__}"
+        )
 
     # --- Training -------------------------------------------------------------
 
@@ -293,6 +529,55 @@ class GenerativeModel(keras.Model):
         loss = ops.cast(loss, "float32")
         logs = {k: ops.cast(v, "float32") for k, v in logs.items()}
         return loss, logs
+
+    def run_assign_update(self, step, data):
+        """Runs an `AssignStep`'s update on a batch: `(values, logs)`, the
+        values a list in the order of `step_variables(step)`, each cast to
+        its variable's dtype and checked against its shape."""
+        images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        new_values, logs = step.update(images, labels)
+        targets = self.step_variables(step)
+        if isinstance(new_values, dict):
+            if sorted(new_values) != sorted(step.variables_of):
+                raise ValueError(
+                    f"Assign step {step.name!r} must return one value per "
+                    f"name in variables_of={list(step.variables_of)}. "
+                    f"Received: new_values keys={sorted(new_values)}"
+                )
+            flat = []
+            for name in step.variables_of:
+                value = new_values[name]
+                target = getattr(self, name)
+                if isinstance(target, keras.Variable):
+                    flat.append(value)
+                else:
+                    value = list(value)
+                    if len(value) != len(target.weights):
+                        raise ValueError(
+                            f"Assign step {step.name!r}: {name!r} has "
+                            f"{len(target.weights)} weights. "
+                            f"Received: {len(value)} values"
+                        )
+                    flat.extend(value)
+            new_values = flat
+        new_values = list(new_values)
+        if len(new_values) != len(targets):
+            raise ValueError(
+                f"Assign step {step.name!r} assigns {len(targets)} variables. "
+                f"Received: {len(new_values)} values"
+            )
+        values = []
+        for variable, value in zip(targets, new_values):
+            value = ops.cast(value, variable.dtype)
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"Assign step {step.name!r}: variable {variable.path!r} has "
+                    f"shape {tuple(variable.shape)}. "
+                    f"Received: shape={tuple(value.shape)}"
+                )
+            values.append(value)
+        logs = {k: ops.cast(v, "float32") for k, v in logs.items()}
+        return values, logs
 
     def ema_update(self, average, value):
         """New value of one averaged variable (pure, for both backends)."""

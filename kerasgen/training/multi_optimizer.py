@@ -22,7 +22,8 @@ class MultiOptimizer(keras.optimizers.Optimizer):
     is what a run folder's step counter and `--resume` use.
 
     Args:
-        optimizers: dict. Update-step name to `keras.optimizers.Optimizer`.
+        optimizers: dict. Gradient-step name to `keras.optimizers.Optimizer`;
+            `{}` for a model with only assign steps.
         name: str. Defaults to `"multi_optimizer"`.
 
     Example:
@@ -39,9 +40,11 @@ class MultiOptimizer(keras.optimizers.Optimizer):
     def __init__(self, optimizers, name="multi_optimizer", **kwargs):
         kwargs.pop("learning_rate", None)  # the children own learning rates
         super().__init__(learning_rate=0.0, name=name, **kwargs)
-        if not isinstance(optimizers, dict) or not optimizers:
+        # Empty for a model whose steps are all assign steps: this object
+        # then only counts the batches (Keras's fit() needs an optimizer).
+        if not isinstance(optimizers, dict):
             raise ValueError(
-                "`optimizers` must be a non-empty dict of update-step name to "
+                "`optimizers` must be a dict of update-step name to "
                 f"optimizer. Received: optimizers={optimizers!r}"
             )
         names, children = [], []
