@@ -145,6 +145,35 @@ def test_trains_on_two_replicas_under_a_mirrored_strategy():
         for v in model.generator.trainable_variables + model.generator_ema.weights:
             a, b = [np.array(x) for x in v.value.values]
             np.testing.assert_array_equal(a, b)
+
+        # An every-2 step: the all-reduce cannot sit in a tf.cond, so under a
+        # strategy the optimizer applies every batch and is undone when the
+        # step is not due. On batch 3, after a real Adam step on batch 2,
+        # an apply left in place would have moved the weights.
+        from kerasgen.training import UpdateStep
+        class LazyCritic(kerasgen.DCGAN):
+            def update_steps(self):
+                d, g = super().update_steps()
+                return [UpdateStep(d.name, d.loss, d.networks, every=2), g]
+        with strategy.scope():
+            lazy = LazyCritic(image_size=8, latent_dim=4, generator_filters=4,
+                              discriminator_filters=4)
+            lazy.compile()
+        first = lambda v: np.array(v.value.values[0])
+        weights = lambda: [first(v) for v in lazy.discriminator.trainable_variables]
+        snapshots, runs = [weights()], []
+        for _ in range(3):
+            lazy.fit(x[:8], batch_size=8, epochs=1, shuffle=False, verbose=0)
+            snapshots.append(weights())
+            runs.append([count(c.iterations) for c in lazy.optimizer.children])
+        assert runs == [[0, 1], [1, 2], [1, 3]], runs
+        same = lambda a, b: all(np.array_equal(u, w) for u, w in zip(a, b))
+        assert same(snapshots[0], snapshots[1])  # batch 1: not due
+        assert not same(snapshots[1], snapshots[2])  # batch 2: the step ran
+        assert same(snapshots[2], snapshots[3])  # batch 3: not due
+        for v in lazy.discriminator.trainable_variables + lazy.optimizer.variables:
+            a, b = [np.array(x) for x in v.value.values]
+            np.testing.assert_array_equal(a, b)
         print("ok")
     """)
     env = {**os.environ, "KERAS_BACKEND": "tensorflow"}

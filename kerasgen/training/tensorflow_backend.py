@@ -24,6 +24,9 @@ def train_step(model, data):
         run = functools.partial(kind, model, step, data)
         if step.every == 1:
             logs.update(run())
+        elif kind is _gradient_step and _under_a_strategy():
+            logs.update(_gradient_step_when(model, step, data,
+                                            step_due(step, batches_done)))
         else:
             logs.update(_when(step_due(step, batches_done), run))
 
@@ -49,6 +52,43 @@ def _gradient_step(model, step, data):
     return logs
 
 
+def _under_a_strategy():
+    """Whether the step runs in a replica of a tf.distribute strategy (where
+    `optimizer.apply` all-reduces the gradients with a `merge_call`)."""
+    return tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+
+
+def _gradient_step_when(model, step, data, due):
+    """An every-k gradient step under a tf.distribute strategy.
+
+    The gradients' all-reduce (a `merge_call` in `optimizer.apply`) cannot
+    run inside `tf.cond`. So the loss and gradients are conditional (the
+    costly part, skipped), the optimizer applies on every batch, and when
+    the step is not due its variables and optimizer state are put back as
+    they were before.
+    """
+    optimizer = model.optimizer[step.name]
+    variables = model.step_variables(step)
+    state = variables + list(optimizer.variables)
+    logs = {}
+    for _ in range(step.repeat):
+        def gradients():
+            with tf.GradientTape() as tape:
+                loss, logs = model.run_update_loss(step, data)
+                scaled_loss = optimizer.scale_loss(loss)
+            grads = tape.gradient(scaled_loss, variables)
+            grads = [tf.zeros_like(v) if g is None else g
+                     for g, v in zip(grads, variables)]
+            return _after(loss, grads), logs
+
+        grads, logs = _when(due, gradients)
+        before = [tf.identity(v.value) for v in state]
+        optimizer.apply(grads, variables)
+        for variable, old in zip(state, before):
+            variable.assign(tf.where(due, variable.value, old))
+    return logs
+
+
 def _assign_step(model, step, data):
     variables = model.step_variables(step)
     logs = {}
@@ -60,26 +100,28 @@ def _assign_step(model, step, data):
 
 
 def _when(due, run):
-    """`run()` (which returns a dict of scalar logs) when `due`, else zeros
-    for the same logs; only the branch taken runs."""
+    """`run()` (which returns tensors: logs, gradients) when `due`, else
+    zeros of the same structure; only the branch taken runs."""
     traced = {}
 
     def run_branch():
-        logs = run()
-        traced["logs"] = {k: (v.shape, v.dtype) for k, v in logs.items()}
-        return logs
+        outputs = run()
+        traced["specs"] = tf.nest.map_structure(
+            lambda x: tf.TensorSpec(x.shape, x.dtype), outputs
+        )
+        return outputs
 
     def skip_branch():
-        # The same logs as zeros. In a graph tf.cond has traced the true
-        # branch already; eagerly (run_eagerly=True) only the taken branch
-        # runs, so the logs' structure comes from a trace that runs nothing.
-        if "logs" not in traced:
+        # In a graph tf.cond has traced the true branch already; eagerly
+        # (run_eagerly=True) only the taken branch runs, so the structure
+        # comes from a trace that runs nothing.
+        if "specs" not in traced:
             if not tf.executing_eagerly():
                 raise RuntimeError("tf.cond traced the skipped branch first.")
             tf.function(run_branch).get_concrete_function()
-        return {
-            k: tf.zeros(shape, dtype) for k, (shape, dtype) in traced["logs"].items()
-        }
+        return tf.nest.map_structure(
+            lambda spec: tf.zeros(spec.shape, spec.dtype), traced["specs"]
+        )
 
     return tf.cond(due, run_branch, skip_branch)
 
