@@ -23,7 +23,11 @@ on, so `model.fit()` trains any family:
 
 - TensorFlow: a `GradientTape` per gradient step and `optimizer.apply`
   (`variable.assign` for an assign step), inside the `tf.function` Keras
-  compiles (`jit_compile=True` adds XLA). An every-k step is a `tf.cond`.
+  compiles (`jit_compile=True` adds XLA). An every-k step is a `tf.cond`;
+  under a `tf.distribute` strategy, where the gradients' all-reduce cannot
+  sit in a `tf.cond`, only the loss and gradients of an every-k gradient
+  step are conditional, and its optimizer's apply is undone on the batches
+  where the step is not due.
 - JAX: a jitted, stateless step. Each loss runs inside
   `keras.StatelessScope` with the current values of every variable;
   `jax.value_and_grad` differentiates it with respect to the step's own
@@ -134,6 +138,11 @@ class AssignStep:
             values the previous one assigned. Defaults to 1.
         every: int. As for `UpdateStep`: runs on batches `every`,
             `2 * every`, ... only. Defaults to 1.
+
+    Under a `tf.distribute` strategy each replica computes the update from
+    its own share of the batch and assigns it to its own copy of the
+    variables: a family that trains so reduces its statistics across
+    replicas itself (`tf.distribute.get_replica_context().all_reduce`).
 
     Example:
 
