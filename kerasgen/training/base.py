@@ -313,9 +313,10 @@ class GenerativeModel(keras.Model):
         `fit()` then traces the step again (recompiles, on JAX). A value the
         step reads from a variable (a fade-in `alpha` computed from
         `self.optimizer.iterations`) needs no retrace. Optimizers are built
-        at `compile()` for each gradient step's variables, so a network
-        grown in a later phase must exist (and be a step's network) from
-        the start.
+        at `compile()` for each gradient step's variables, so the variables
+        a gradient step trains must be the same in every phase: a network
+        grown in a later phase exists (and is a step's network) from the
+        start, and a step's network is not made non-trainable for a phase.
 
         Example:
 
