@@ -1,5 +1,5 @@
 """The callbacks of a `kerasgen train` run: sample grids (translation strips
-for the image-to-image families), checkpoints, the loss log.
+for a family that translates), checkpoints, the loss log, the progress line.
 
 Every callback counts the global step, the model's
 `optimizer.iterations` (saved in the checkpoint), so that a resumed run goes
@@ -15,13 +15,18 @@ themselves in between.
 import csv
 import logging
 import os
+import shutil
 import sys
+import time
 
+import click
 import keras
 import numpy as np
 
 from kerasgen.utils.images import make_grid
+from kerasgen.utils.images import make_strips
 from kerasgen.utils.images import save_png
+from kerasgen.utils.images import upscale
 from kerasgen.utils.io import atomic_write
 
 logger = logging.getLogger("kerasgen.cli")
@@ -55,22 +60,6 @@ class _StepCallback(keras.callbacks.Callback):
         pass
 
 
-class StopAtStep(_StepCallback):
-    """Stops `fit()` once the global step reaches `total`.
-
-    `fit()` runs whole epochs of `steps_per_epoch` batches; the last one (or
-    the first one of a resumed run) may need to end early.
-    """
-
-    def __init__(self, total):
-        super().__init__(every=total, total=total)
-
-    def on_interval(self, logs):
-        if self.step >= self.total:
-            # `_model`, not `model`: no JAX state sync is needed to set a flag.
-            self._model.stop_training = True
-
-
 class Checkpoint(_StepCallback):
     """Saves the whole model (with its optimizers) every `every` steps and at
     the last one, replacing `path` atomically: a run killed while saving
@@ -102,7 +91,8 @@ class Checkpoint(_StepCallback):
 
 class SampleGrid(_StepCallback):
     """Writes a grid of `model.sample(n, seed=seed)` to
-    `folder/step_000500.png` (and to TensorBoard). The seed is fixed, so the
+    `folder/step_000500.png` (and to TensorBoard), enlarged to at least
+    512 pixels (`kerasgen.utils.images.upscale`). The seed is fixed, so the
     grids of one run show the same latents from step to step."""
 
     def __init__(self, folder, every, total, *, n=64, seed=0, summary=None):
@@ -116,14 +106,12 @@ class SampleGrid(_StepCallback):
     def on_interval(self, logs):
         self.write()
 
-    def images(self):
-        """`(images, nrow)`: the batch to tile and its images per row
-        (None: a square grid)."""
-        return self.model.sample(self.n, seed=self.seed), None
+    def picture(self):
+        """The `uint8` picture to write."""
+        return upscale(make_grid(self.model.sample(self.n, seed=self.seed)))
 
     def write(self):
-        images, nrow = self.images()
-        grid = make_grid(images, nrow=nrow)
+        grid = self.picture()
         path = os.path.join(self.folder, f"step_{self.step:06d}.png")
         save_png(grid, path)
         self.last_path = path
@@ -133,11 +121,12 @@ class SampleGrid(_StepCallback):
 
 
 class TranslationStrips(SampleGrid):
-    """`SampleGrid` for the image-to-image families: writes
+    """`SampleGrid` for a family that translates: writes
     `model.translation_rows(images_a, images_b)` (one row per image, e.g.
     `[a, G(a), F(G(a))]` for CycleGAN, `[input, output, target]` for
-    Pix2Pix) as a grid of `cols` images per row. The images are fixed for
-    the whole run, so the strips of one run compare step to step.
+    Pix2Pix) with `make_strips`: `cols` images per row, enlarged, a caption
+    above each group of rows. The images are fixed for the whole run, so
+    the strips of one run compare step to step.
 
     Args:
         folder, every, total, summary: as `SampleGrid`.
@@ -145,6 +134,9 @@ class TranslationStrips(SampleGrid):
             (CycleGAN) or the inputs (Pix2Pix).
         images_b: float32 array `(m, H, W, C)` in [-1, 1]: domain B
             (CycleGAN) or the targets of the inputs (Pix2Pix).
+        captions: the model's `strip_captions`: `(title, column names)` for
+            the rows of `images_a`, then (when there are two) for those of
+            `images_b`. Defaults to none.
 
     Example:
 
@@ -156,20 +148,32 @@ class TranslationStrips(SampleGrid):
     ```
     """
 
-    def __init__(self, folder, every, total, *, images_a, images_b, summary=None):
+    def __init__(self, folder, every, total, *, images_a, images_b, captions=(),
+                 summary=None):
         super().__init__(folder, every, total, n=len(images_a), summary=summary)
         self.images_a = np.asarray(images_a, np.float32)
         self.images_b = np.asarray(images_b, np.float32)
+        self.captions = tuple(captions or ())
 
-    def images(self):
+    def groups(self, rows):
+        """`make_strips` groups: the rows of `images_a`, then of `images_b`,
+        each with its caption; one uncaptioned group when the captions do
+        not match the rows."""
+        counts = [len(self.images_a), len(self.images_b)][:len(self.captions)]
+        if not self.captions or sum(counts) != len(rows):
+            return None
+        return [(count, title, columns)
+                for count, (title, columns) in zip(counts, self.captions)]
+
+    def picture(self):
         rows = np.asarray(self.model.translation_rows(self.images_a, self.images_b))
-        cols = rows.shape[1]
-        return rows.reshape((-1,) + rows.shape[2:]), cols
+        return make_strips(rows, self.groups(rows))
 
 
 class LossLog(_StepCallback):
     """Appends one CSV row per step (`step,` then the model's logs, e.g.
-    `d_loss,g_loss`) to `path`, and the same scalars to TensorBoard.
+    `d_loss,g_loss`) to `path`, and the same scalars to TensorBoard, with
+    the learning rate of each update step (`lr/<step name>`).
 
     On a resumed run the file is kept and appended to without a second
     header; rows after the checkpoint's step (written by the run that was
@@ -191,6 +195,7 @@ class LossLog(_StepCallback):
         self._file = open(self.path, "a", newline="")
         self._writer = csv.writer(self._file)
         self._needs_header = new_file
+        self._rates = learning_rates(self.model) if self.summary is not None else {}
 
     def _trim_existing(self):
         """Drops rows past the current step; returns the header's columns."""
@@ -229,9 +234,9 @@ class LossLog(_StepCallback):
         )
         self._file.flush()
         if self.summary is not None:
-            self.summary.scalars(
-                {key: logs[key] for key in self.columns if key in logs}, self.step
-            )
+            scalars = {key: logs[key] for key in self.columns if key in logs}
+            scalars.update((tag, rate(self.step)) for tag, rate in self._rates.items())
+            self.summary.scalars(scalars, self.step)
 
     def on_train_end(self, logs=None):
         self.close()
@@ -242,6 +247,45 @@ class LossLog(_StepCallback):
             self._file = None
         if self.summary is not None:
             self.summary.flush()
+
+
+def learning_rates(model):
+    """`{"lr/<step name>": rate(step)}`: the learning rate each update step's
+    optimizer applies in global step `step` (1 is the first batch).
+
+    Computed, not read: on JAX the optimizers' variables are stale inside
+    `fit()` (reading them would sync the whole training state every
+    batch). A step that runs `repeat` times on every `every`-th batch has
+    made `(step - 1) // every * repeat` updates when batch `step` starts:
+    the count its schedule is evaluated at. A constant rate does not change
+    during `fit()` and is read once.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "items"):
+        return {}
+    counts = {
+        step.name: (int(getattr(step, "repeat", 1)), int(getattr(step, "every", 1)))
+        for step in model.update_steps()
+    }
+    schedules = keras.optimizers.schedules.LearningRateSchedule
+    rates = {}
+    for name, child in optimizer.items():
+        inner = getattr(child, "inner_optimizer", child)  # LossScaleOptimizer
+        rate = getattr(inner, "_learning_rate", None)
+        repeat, every = counts.get(name, (1, 1))
+        if isinstance(rate, schedules):
+            def at(step, schedule=rate, repeat=repeat, every=every):
+                updates = max(0, step - 1) // every * repeat
+                return float(keras.ops.convert_to_numpy(schedule(updates)))
+        elif rate is not None and not callable(rate):
+            value = float(keras.ops.convert_to_numpy(rate))
+
+            def at(step, value=value):
+                return value
+        else:
+            continue  # a callable rate: nothing to evaluate it at
+        rates[f"lr/{name}"] = at
+    return rates
 
 
 def _as_int(text):
@@ -256,6 +300,120 @@ def _format(value):
         return ""
     try:
         return f"{float(value):.6g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+class Progress(keras.callbacks.Callback):
+    """One progress line for the whole run, across `fit()` calls:
+
+        step 1234/5000 [======>         ]  25% ETA 3:21 | d_loss 0.69 g_loss 0.71
+
+    On a terminal it is redrawn in place (`\\r`, at most 10 times a second);
+    otherwise (a log file, a pipe) it is written as one line every tenth of
+    the run, every `every` steps (the checkpoints) and at the last step.
+    The ETA is from this session's pace since its first step ended (which
+    holds the compilation), so a resumed run does not count the steps of
+    its checkpoint as done in no time.
+
+    Args:
+        start: int. The global step the run starts (or resumes) at.
+        total: int. The last step.
+        every: int or None. Also write a line every `every` steps when not
+            on a terminal. Defaults to None.
+        stream: a text stream. Defaults to `sys.stdout` (through click, so
+            that a test runner captures it).
+        tty: bool or None. Whether to redraw in place; None asks the stream.
+    """
+
+    WIDTH = 24
+    REDRAW = 0.1
+
+    def __init__(self, start, total, *, every=None, stream=None, tty=None):
+        super().__init__()
+        self.step = int(start)
+        self.total = int(total)
+        self.every = int(every) if every else None
+        self.tenth = max(1, self.total // 10)
+        self._stream = stream
+        self.tty = tty
+        self._first = None  # (step, time) when this session's first step ended
+        self._drawn = 0.0
+        self._width = 0
+        self._open = False
+
+    def _echo(self, text, nl):
+        click.echo(text, file=self._stream, nl=nl)  # None: the stdout of the moment
+
+    def _is_tty(self):
+        if self.tty is None:
+            stream = self._stream if self._stream is not None else sys.stdout
+            self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        return self.tty
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        now = time.monotonic()
+        if self._first is None:
+            self._first = (self.step, now)
+        last = self.step >= self.total
+        if self._is_tty():
+            if last or now - self._drawn >= self.REDRAW:
+                self._drawn = now
+                self._redraw(self.line(logs or {}, now), end=last)
+        elif (last or self.step % self.tenth == 0
+              or (self.every and self.step % self.every == 0)):
+            self._echo(self.line(logs or {}, now), nl=True)
+
+    def _redraw(self, text, end):
+        columns = shutil.get_terminal_size((100, 20)).columns
+        text = text[:max(20, columns - 1)]  # a wrapped line cannot be redrawn
+        padding = " " * max(0, self._width - len(text))
+        self._width = len(text)
+        self._open = not end
+        self._echo("\r" + text + padding, nl=end)
+
+    def close(self):
+        """Ends a line redrawn in place (before another message)."""
+        if self._open:
+            self._echo("", nl=True)
+            self._open = False
+
+    def on_train_end(self, logs=None):
+        if self.step >= self.total:
+            self.close()
+
+    def line(self, logs, now):
+        """The progress line at `self.step`."""
+        fraction = min(1.0, self.step / max(1, self.total))
+        filled = int(fraction * self.WIDTH)
+        bar = "=" * filled + (">" if filled < self.WIDTH else "") + " " * (
+            self.WIDTH - filled - 1)
+        text = (f"step {self.step}/{self.total} [{bar[:self.WIDTH]}] "
+                f"{fraction:4.0%} ETA {self.eta(now)}")
+        keys = [k for k in sorted(logs) if "loss" in k] or sorted(logs)
+        shown = " ".join(f"{k} {_short(logs[k])}" for k in keys)
+        return f"{text} | {shown}" if shown else text
+
+    def eta(self, now):
+        """`H:MM:SS` (or `M:SS`) left at this session's pace, `--:--` before
+        it is known."""
+        if self.step >= self.total:
+            return "0:00"
+        if self._first is None or self.step <= self._first[0]:
+            return "--:--"
+        pace = (now - self._first[1]) / (self.step - self._first[0])
+        seconds = int(round(pace * (self.total - self.step)))
+        hours, rest = divmod(seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        if hours:
+            return f"{hours}:{minutes:02d}:{seconds:02d}"
+        return f"{minutes}:{seconds:02d}"
+
+
+def _short(value):
+    try:
+        return f"{float(value):.4g}"
     except (TypeError, ValueError):
         return str(value)
 

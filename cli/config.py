@@ -1,17 +1,22 @@
-"""Model configuration from the command line: `--set key=value` against a family's signature.
+"""Model configuration from the command line: `--set key=value` (or
+`--key value`) against a family's signature.
 
 The defaults of a family live in one place, its constructor's signature
 (which also feeds `get_config`). `--set` may only name a parameter of that
 signature, and its value is parsed by the type of the default: an `int`
 default takes an integer, a tuple default takes `64,128` or `(64, 128)`, a
 `None` default takes any Python literal (or a bare word, as a string).
+What each parameter means comes from the `Args:` section of the family's
+docstring (`argument_docs`), or of the base class that documents it.
 
 Nothing here imports keras.
 """
 
 import ast
+import dataclasses
 import difflib
 import inspect
+import re
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -87,8 +92,11 @@ def parse_assignments(assignments, defaults, family):
     return values
 
 
-def parse_value(key, raw, default):
-    """Parses one `--set` value by the type of the parameter's default."""
+def parse_value(key, raw, default, given_as=None):
+    """Parses one `--set` value by the type of the parameter's default.
+
+    `given_as` is how the user wrote it, for the message (default:
+    `--set key=raw`)."""
     try:
         return _parse_like(raw, default)
     except (ValueError, SyntaxError, TypeError) as error:
@@ -96,7 +104,8 @@ def parse_value(key, raw, default):
         reason = f" ({error})" if isinstance(error, TypeError) else ""
         raise ValueError(
             f"Cannot read the value of {key!r} as {expected}{reason} "
-            f"(its default is {default!r}). Received: --set {key}={raw}"
+            f"(its default is {default!r}). "
+            f"Received: {given_as or f'--set {key}={raw}'}"
         ) from None
 
 
@@ -225,3 +234,156 @@ def _show(value):
     if isinstance(value, str):
         return value
     return repr(value)
+
+
+# --- What each argument means ---------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ArgumentDoc:
+    """One entry of a Google-style `Args:` section.
+
+    Attributes:
+        type: str. The type the entry starts with (`int or None`), or "".
+        description: str. The rest, on one line, without its `Defaults to
+            ...` sentence (the signature's default is shown instead).
+    """
+
+    type: str
+    description: str
+
+
+# An entry's first line: `name: text` or `name (type): text`.
+_ENTRY = re.compile(r"^(\*{0,2}\w+)\s*(?:\(([^)]*)\))?:(?:\s+(.*))?$")
+# A type: words or `literals` joined by " or " (`int or None`, `"a2b"` or
+# `"b2a"`), optionally "tuple of int".
+_WORD = r"(?:`[^`]+`|[\w.]+(?: of [\w.`]+)?)"
+_TYPE = re.compile(rf"^{_WORD}(?:(?: or |, ){_WORD})*$")
+_DEFAULTS = re.compile(r"\s*\(?Defaults to\b.*$", re.S)
+
+
+def parse_args_section(docstring):
+    """`{name: ArgumentDoc}` from the `Args:` section of a Google-style
+    docstring (entries `name: type. Description. Defaults to X.`).
+
+    Example:
+
+    ```python
+    doc = "Args:\\n    size: int. Height and width. Defaults to 28.\\n"
+    entry = parse_args_section(doc)["size"]
+    entry.type, entry.description  # ('int', 'Height and width.')
+    ```
+    """
+    # Not cleandoc: it would dedent the entries of a docstring that starts
+    # with "Args:" to the level of the heading.
+    lines = (docstring or "").expandtabs().splitlines()
+    entries, current, base = {}, None, None
+    inside = False
+    for line in lines:
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if not inside:
+            if stripped == "Args:":
+                inside, section_indent = True, indent
+            continue
+        if stripped and indent <= section_indent:
+            break  # the next section
+        if not stripped:
+            continue
+        if base is None:
+            base = indent
+        match = _ENTRY.match(stripped) if indent == base else None
+        if match:
+            current = match.group(1).lstrip("*")
+            typed = match.group(2)
+            entries[current] = [typed, match.group(3) or ""]
+        elif current is not None:
+            entries[current][1] += " " + stripped
+    return {name: _split_entry(typed, text) for name, (typed, text) in entries.items()}
+
+
+def _split_entry(typed, text):
+    text = " ".join(text.split())
+    if typed is None:
+        head, sep, rest = _first_clause(text)
+        if sep and _TYPE.match(head):
+            typed, text = head, rest
+        elif _TYPE.match(text.rstrip(".")) and text.endswith("."):
+            typed, text = text.rstrip("."), ""
+    description = _DEFAULTS.sub("", text).strip()
+    if description[:1].islower():
+        description = description[0].upper() + description[1:]
+    return ArgumentDoc(type=(typed or "").strip(), description=description)
+
+
+def _first_clause(text):
+    """`(head, separator, rest)` split at the first ". " or ": " outside
+    backticks."""
+    ticks = 0
+    for i, char in enumerate(text):
+        if char == "`":
+            ticks ^= 1
+        elif not ticks and char in ".:" and text[i + 1:i + 2] in (" ", ""):
+            return text[:i], char, text[i + 1:].strip()
+    return text, "", ""
+
+
+def argument_docs(cls):
+    """`{argument: ArgumentDoc}` for a family: each argument from the first
+    class in `cls.__mro__` (kerasgen's own) whose docstring documents it, so
+    a subclass that passes `**kwargs` on finds its parent's entries; an
+    entry with a type but no description (`seed: int or None.`) takes the
+    description of the next class that has one.
+
+    Example:
+
+    ```python
+    import kerasgen
+    argument_docs(kerasgen.DCGAN)["latent_dim"].type  # 'int'
+    ```
+    """
+    docs = {}
+    for klass in cls.__mro__:
+        if not klass.__module__.startswith("kerasgen"):
+            continue
+        for name, doc in parse_args_section(vars(klass).get("__doc__")).items():
+            found = docs.get(name)
+            if found is None:
+                docs[name] = doc
+            elif not found.description and doc.description:
+                docs[name] = ArgumentDoc(found.type or doc.type, doc.description)
+    return docs
+
+
+def metavar(default, doc_type=""):
+    """What an option takes, for `--help`: from the documented type (`int
+    or None` -> `INT|NONE`), else from the default's type.
+
+    Example:
+
+    ```python
+    metavar(None, "int or None"), metavar((8, 16)), metavar("mlp")
+    # ('INT|NONE', 'INT,...', 'TEXT')
+    ```
+    """
+    names = {"int": "INT", "float": "FLOAT", "bool": "BOOL", "str": "TEXT",
+             "none": "NONE", "tuple": "LIST", "list": "LIST"}
+    words = [w.strip() for w in re.split(r" or |, ", doc_type) if w.strip()]
+    if words and all(w.lower() in names for w in words):
+        return "|".join(names[w.lower()] for w in words)
+    if words and all(w.startswith("`") for w in words):
+        return "|".join(w.strip("`\"'") for w in words)
+    if isinstance(default, bool):
+        return "BOOL"
+    if isinstance(default, (tuple, list)):
+        inner = metavar(default[0]) if default else "VALUE"
+        return f"{inner},..."
+    for kind, name in ((int, "INT"), (float, "FLOAT"), (str, "TEXT")):
+        if isinstance(default, kind):
+            return name
+    return "VALUE"
+
+
+def show(value):
+    """A value as the printed configuration and `--help` write it."""
+    return _show(value)

@@ -11,8 +11,17 @@ keeps its traceback.
 
 Logging: the library only logs (`logging.getLogger("kerasgen.*")`); this
 module installs the one handler, on stderr.
+
+Start-up: `kerasgen --help` and `kerasgen families` import neither Keras nor
+a backend (the family index is read from the source). The commands that
+need Keras import it through `import_keras()`, which hides what
+TensorFlow's C++ code prints on stderr while it loads (`I0000 ...` and
+`E0000 ... cuInit` lines, whatever `TF_CPP_MIN_LOG_LEVEL` says), as does
+`quiet_native_stderr()` around the other calls that print such lines
+(building a model, the first `fit()`); `--debug` shows them.
 """
 
+import contextlib
 import functools
 import logging
 import os
@@ -108,6 +117,77 @@ debug_option = click.option(
 )
 
 
+# --- Native output ------------------------------------------------------------
+
+# The process's real stderr, duplicated once and kept open: Python code that
+# runs inside `quiet_native_stderr` writes here, and anything that keeps a
+# reference to `sys.stderr` from then on (a handler made at import) keeps
+# writing where the user can see it.
+_visible_stderr = None
+_quiet_depth = 0
+
+
+def _writes_to_fd2(stream):
+    try:
+        return stream.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Discards what native code (TensorFlow's C++ logging, absl, CUDA
+    probes) writes to file descriptor 2 inside the block, unless `--debug`.
+
+    Python's own writes stay visible: when `sys.stderr` is the process's
+    fd 2 it is pointed, for the block, at a copy of the original stderr.
+    Exceptions pass through untouched, and fd 2 is restored in every case.
+    """
+    global _visible_stderr, _quiet_depth
+    if _quiet_depth or debug_enabled():
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield  # no usable fd 2 (an embedded interpreter): nothing to hide
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    original = sys.stderr
+    swap = _writes_to_fd2(original)
+    if swap and _visible_stderr is None:
+        _visible_stderr = os.fdopen(
+            os.dup(saved), "w", buffering=1,
+            encoding=getattr(original, "encoding", None) or "utf-8",
+            errors="backslashreplace",
+        )
+    _quiet_depth += 1
+    try:
+        os.dup2(devnull, 2)
+        if swap:
+            sys.stderr = _visible_stderr
+        yield
+    finally:
+        _quiet_depth -= 1
+        if swap:
+            _visible_stderr.flush()
+            sys.stderr = original
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras():
+    """`import keras` (which imports its backend), with the backend's native
+    start-up lines hidden (see `quiet_native_stderr`). Every command imports
+    Keras through this."""
+    if "keras" not in sys.modules:
+        with quiet_native_stderr():
+            import keras  # noqa: F401
+    return sys.modules["keras"]
+
+
 # --- Logging --------------------------------------------------------------------
 
 
@@ -149,21 +229,20 @@ def _configure_logging(level=logging.INFO):
 def select_backend(backend):
     """Makes Keras run on `backend` ("tensorflow" or "jax").
 
-    Keras fixes its backend when it is first imported, and `import kerasgen`
-    (which ran before this command could parse its options) imports it. So
-    when `--backend` differs from the running one, the command starts itself
-    again (`python -m kerasgen.cli`, same arguments) with `KERAS_BACKEND`
-    set. That costs one import of the first backend: setting
-    `KERAS_BACKEND` in the environment avoids it.
+    Keras fixes its backend when it is first imported. The commands import
+    it only after their options are parsed (`kerasgen train` reads
+    --backend before it imports the family), so this usually just sets
+    `KERAS_BACKEND`. Where Keras is loaded already on another backend (the
+    command run from a Python process that imported it), the command
+    starts itself again (`python -m kerasgen.cli`, same arguments) with
+    `KERAS_BACKEND` set.
     """
     if backend is None:
         return
     if "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = backend
         return
-    import keras
-
-    current = keras.backend.backend()
+    current = import_keras().backend.backend()
     if current == backend:
         return
     ctx = click.get_current_context()
@@ -190,10 +269,67 @@ backend_option = click.option(
 )
 
 
+# --- Option types ---------------------------------------------------------------
+
+
+# Mirrors kerasgen.utils.images.VIEW_SIZE, which imports numpy: the help
+# of `kerasgen --help` must not.
+VIEW_SIZE = 512
+
+
+class ScaleType(click.ParamType):
+    """`auto` (None: upscale to `VIEW_SIZE`) or an integer factor >= 1."""
+
+    name = "auto|N"
+
+    def convert(self, value, param, ctx):
+        if value is None or (isinstance(value, str) and value.lower() == "auto"):
+            return None
+        try:
+            factor = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"expected auto or an integer >= 1. Received: {value!r}",
+                      param, ctx)
+        if factor < 1:
+            self.fail(f"expected auto or an integer >= 1. Received: {value!r}",
+                      param, ctx)
+        return factor
+
+
 # --- The group ------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _one_line(error):
+    """A click usage error (unknown option, bad value) as a `UsageMistake`:
+    one `Error:` line that points to the command's --help, instead of
+    click's usage block."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return error  # `kerasgen` alone prints the help: not a mistake
+    where = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+    mistake = UsageMistake(f"{error.format_message()}{where}")
+    mistake.exit_code = error.exit_code
+    return mistake
+
+
+class OneLineUsageGroup(click.Group):
+    """The root group: every usage error of every command, click's own
+    included, ends in one `Error:` line."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as error:
+            raise _one_line(error) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _one_line(error) from None
+
+
+@click.group(cls=OneLineUsageGroup,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kerasgen", prog_name="kerasgen")
 @debug_option
 def cli():
@@ -226,10 +362,14 @@ def families():
               help="Images per row (default: a square grid).")
 @click.option("--label", type=int, default=None,
               help="Class of every sample (class-conditional models only).")
+@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
+              help="Enlarge the grid by this integer factor (nearest "
+                   f"neighbour); auto: until its long side is {VIEW_SIZE} px "
+                   "or more; 1: as sampled.")
 @backend_option
 @debug_option
 @user_errors
-def sample(checkpoint, n, out, seed, nrow, label, backend):
+def sample(checkpoint, n, out, seed, nrow, label, scale, backend):
     """Draw samples from a checkpoint into a PNG grid.
 
     CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras).
@@ -237,8 +377,16 @@ def sample(checkpoint, n, out, seed, nrow, label, backend):
     select_backend(backend)
     path = resolve_checkpoint(checkpoint)
     model = load_checkpoint(path)
-    from kerasgen.utils.images import save_grid
+    from kerasgen.models.interfaces import require
+    from kerasgen.utils.images import make_grid
+    from kerasgen.utils.images import save_png
+    from kerasgen.utils.images import upscale
 
+    try:
+        require(model, "sample", hint="It translates images: use `kerasgen "
+                "translate CHECKPOINT IMAGES... --out DIR`.")
+    except ValueError as error:
+        raise usage_mistake(error) from error
     if label is None:
         images = model.sample(n, seed=seed)
     else:
@@ -246,7 +394,8 @@ def sample(checkpoint, n, out, seed, nrow, label, backend):
             images = model.sample(n, seed=seed, labels=[label] * n)
         except (ValueError, TypeError) as error:
             raise usage_mistake(ValueError(f"--label {label}: {error}")) from error
-    save_grid(images, out, nrow=nrow)
+    grid = make_grid(images, nrow=nrow)
+    save_png(upscale(grid, factor=scale), out)
     click.echo(f"Wrote {len(images)} samples of {path} to {out}")
 
 
@@ -275,14 +424,16 @@ def resolve_checkpoint(checkpoint):
 
 def load_checkpoint(path):
     """`keras.saving.load_model` (safe mode) after registering kerasgen."""
-    import keras
-
+    keras = import_keras()
     from kerasgen.models import load_all
 
     load_all()  # registers every family with Keras
 
     try:
-        return keras.saving.load_model(path)
+        # Building the model is where TensorFlow probes for CUDA (an
+        # `E0000 ... cuInit` line on a machine without a GPU).
+        with quiet_native_stderr():
+            return keras.saving.load_model(path)
     except (ValueError, TypeError, OSError, KeyError) as error:
         if debug_enabled():
             raise

@@ -6,31 +6,36 @@ A run lives in one folder, `runs/<name>/` by default:
     config.json        the resolved configuration (model and training)
     checkpoint.keras   the whole model with its optimizers, replaced atomically
     losses.csv         one row per step: step, then the family's losses
-    samples/           step_000500.png ... grids from fixed latents (for the
-                       image-to-image families: strips of fixed test images)
-    tensorboard/       scalars and sample grids, when TensorFlow is installed
+    samples/           step_000500.png ... grids from fixed latents (for a
+                       family that translates: strips of fixed test images)
+    tensorboard/       scalars, learning rates and the same pictures, when
+                       TensorFlow is installed
 
-Image-to-image families (CycleGAN, Pix2Pix: a `data_spec()` with
-"pairing") read two aligned or unaligned sets with `kerasgen.data.pairs`
-(junyanz's `trainA/ trainB/` folders, or side-by-side A|B images), train
-on batches of `(a, b)`, and draw `samples/` as rows of
-`model.translation_rows(a, b)`. Their batch size defaults to the family's
-`default_batch_size` (1, as in the papers), and a fresh run that does not
-`--set` them gets `constant_steps = total // 2` and `decay_steps = total -
-total // 2` (the learning rate constant for half the run, then decaying
-linearly to zero).
+Nothing here names a family: what a run does follows from what the family
+declares (`kerasgen.training.GenerativeModel`): its constructor's signature
+and docstring give the options (`--image-size`, ... and `--set`), its
+`recipes["demo"]` the configuration used on the built-in digits, its
+`default_batch_size` the batch size, `data_spec().kind` the loader, its
+`interfaces` the sample writer (a grid of `sample`, or strips of
+`translation_rows`), and `plan_run(total_steps)`, called before
+`compile()`, whatever depends on the run's length (a learning-rate
+schedule).
 
-Training is Keras's own `fit()`: an "epoch" is one checkpoint interval
-(`steps_per_epoch = --checkpoint-every`), `epochs` covers `--steps`, and a
-resumed run starts at `initial_epoch` from its checkpoint's
-`optimizer.iterations`, so the step count goes on from there.
+`kerasgen train` is a click group with one command per family, listed from
+the registry's source index (no import); a family's module is imported only
+when its command runs (or shows its --help).
+
+Training is one Keras `fit()` per segment of the run (one segment for now),
+`steps_per_epoch` the segment's length, with `verbose=0`: the progress line
+is `callbacks.Progress`, one bar over the whole run, and a resumed run
+starts at its checkpoint's `optimizer.iterations`, so the step count goes on
+from there.
 """
 
 import datetime
 import inspect
 import json
 import logging
-import math
 import os
 import shlex
 import sys
@@ -39,35 +44,35 @@ import click
 
 from kerasgen.cli import config as config_lib
 from kerasgen.cli.main import LIBRARY_ERRORS
+from kerasgen.cli.main import BACKENDS
 from kerasgen.cli.main import UsageMistake
 from kerasgen.cli.main import UserError
 from kerasgen.cli.main import backend_option
 from kerasgen.cli.main import debug_option
+from kerasgen.cli.main import import_keras
 from kerasgen.cli.main import load_checkpoint
+from kerasgen.cli.main import quiet_native_stderr
 from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import usage_mistake
 from kerasgen.cli.main import user_errors
-from kerasgen.utils.seed import set_random_seed
 
 logger = logging.getLogger("kerasgen.cli")
 
-# Defaults of the training options (the model's defaults are its signature).
+# Defaults of the training options (the model's defaults are its signature;
+# the batch size's is the family's `default_batch_size`).
 DEFAULT_STEPS = 500
-DEFAULT_BATCH_SIZE = 64
 DEFAULT_SEED = 0
 DEFAULT_SAMPLE_EVERY = 100
 DEFAULT_CHECKPOINT_EVERY = 500
 DEFAULT_NUM_SAMPLES = 64
-# Images per domain in the translation strips of the image-to-image families.
+# Images per domain in the translation strips.
 MAX_STRIP_IMAGES = 4
 
 TRAIN_DEFAULTS = {
     "steps": DEFAULT_STEPS,
-    "batch_size": DEFAULT_BATCH_SIZE,
     "seed": DEFAULT_SEED,
     "sample_every": DEFAULT_SAMPLE_EVERY,
     "checkpoint_every": DEFAULT_CHECKPOINT_EVERY,
-    "num_samples": DEFAULT_NUM_SAMPLES,
     "tensorboard": True,
 }
 # Options restored from config.json on --resume unless given again.
@@ -75,94 +80,250 @@ RESUMABLE = (
     "data", "steps", "epochs", "batch_size", "seed", "sample_every",
     "checkpoint_every", "num_samples", "tensorboard",
 )
-# With no --data, the families whose paper configuration is too heavy for a
-# CPU demo train a small one on the embedded digits (each key can still be
-# --set): `kerasgen train cyclegan` must finish in a couple of minutes.
-EMBEDDED_DATA_SETTINGS = {
-    "cyclegan": dict(image_size=32, generator_filters=16,
-                     discriminator_filters=16, num_residual_blocks=3),
-    "pix2pix": dict(image_size=32, generator_filters=16,
-                    discriminator_filters=16),
-}
-# Command-line options that set a constructor argument of the same meaning.
-MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1", "direction": "direction"}
-# Constructor arguments of the learning-rate schedule that a fresh run sets
-# from its length when the user does not (--set).
-SCHEDULE_KEYS = ("constant_steps", "decay_steps")
-DIRECTIONS = ("a2b", "b2a")
-# junyanz's spelling, accepted as well.
-_DIRECTION_ALIASES = {"atob": "a2b", "btoa": "b2a"}
+# Short options that set a constructor argument of the same meaning.
+MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1"}
+# Constructor arguments without an option of their own: Keras's, and `seed`,
+# which --seed sets (with the weights and the data order).
+NOT_OPTIONS = ("name", "dtype", "trainable", "seed")
+# The parameter names of the model options (`--image-size` ->
+# `model__image_size`), kept apart from the training options'.
+MODEL_PREFIX = "model__"
+_EMPTY = inspect.Parameter.empty
 
 
 class TrainingError(RuntimeError):
     """An error raised inside `fit()`: shown with its traceback."""
 
 
-@click.command()
-@click.argument("family")
-@click.option("--data", "--dataroot", "data", default=None, metavar="SOURCE",
-              help="Image folder, MNIST IDX files, a .npz file or tfds:<name>. "
-                   "Default: scikit-learn's handwritten digits (offline).")
-@click.option("--steps", type=click.IntRange(min=1), default=None,
-              help=f"Total training steps (batches). Default: {DEFAULT_STEPS}.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Total passes over the data (instead of --steps).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Images (or image pairs) per step. Default: the family's "
-                   "`default_batch_size` (1 for cyclegan and pix2pix, as in "
-                   f"the papers), else {DEFAULT_BATCH_SIZE}.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
-              help="Seeds weights, data order, training noise and sample latents.")
-@click.option("--name", default=None, help="Run name. Default: the family's name.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
-              help="Run folder. Default: runs/<name>.")
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="A constructor argument of the family, e.g. --set latent_dim=64. "
-                   "Repeatable.")
-@click.option("--lr", type=float, default=None,
-              help="Learning rate (the family's `learning_rate`).")
-@click.option("--beta1", type=float, default=None,
-              help="Adam beta_1 (the family's `beta_1`).")
-@click.option("--direction", type=str, default=None, metavar="a2b|b2a",
-              callback=lambda ctx, param, value: _direction(value),
-              help="Pix2Pix: which half of the pairs is the input (the "
-                   "family's `direction`; AtoB/BtoA also accepted).")
-@click.option("--resume", is_flag=True,
-              help="Continue the run from <out>/checkpoint.keras.")
-@click.option("--overwrite", is_flag=True,
-              help="Start afresh in a run folder that holds a checkpoint.")
-@click.option("--sample-every", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_EVERY,
-              show_default=True, help="Write a sample grid every N steps.")
-@click.option("--checkpoint-every", type=click.IntRange(min=1),
-              default=DEFAULT_CHECKPOINT_EVERY, show_default=True,
-              help="Save the checkpoint every N steps (also the length of a "
-                   "progress-bar epoch).")
-@click.option("--num-samples", type=click.IntRange(min=1), default=None,
-              help=f"Images in each sample grid (default {DEFAULT_NUM_SAMPLES}); for "
-                   "the image-to-image families, fixed test images per domain "
-                   f"in each strip (at most and by default {MAX_STRIP_IMAGES}).")
-@click.option("--tensorboard/--no-tensorboard", default=True, show_default=True,
-              help="Write TensorBoard logs (needs TensorFlow and TensorBoard).")
-@backend_option
-@debug_option
-@click.pass_context
-@user_errors
-def train(ctx, family, **options):
-    """Train FAMILY (see `kerasgen families`) and write a run folder.
+# --- The options ---------------------------------------------------------------
 
-    Example: kerasgen train dcgan --steps 2000 --set latent_dim=64
+
+def _common_params():
+    """The options every family's command has (fresh objects per command)."""
+    option = click.Option
+    return [
+        option(["--data", "--dataroot", "data"], default=None, metavar="SOURCE",
+               help="Image folder (class subfolders become labels; train/, "
+                    "trainA/ trainB/ layouts), MNIST IDX files, a .npz file or "
+                    "tfds:<name>[:<split>]. Default: scikit-learn's handwritten "
+                    "digits (offline), with the family's demo recipe."),
+        option(["--steps"], type=click.IntRange(min=1), default=None,
+               help=f"Total training steps (batches). Default: {DEFAULT_STEPS}."),
+        option(["--epochs"], type=click.IntRange(min=1), default=None,
+               help="Total passes over the data (instead of --steps)."),
+        option(["--batch-size"], type=click.IntRange(min=1), default=None,
+               help="Images (or image pairs) per step. Default: the family's "
+                    "(the paper's)."),
+        option(["--seed"], type=int, default=DEFAULT_SEED, show_default=True,
+               help="Seeds weights, data order, training noise and sample "
+                    "latents."),
+        option(["--name"], default=None, help="Run name. Default: the family's name."),
+        option(["--out"], type=click.Path(file_okay=False, path_type=str),
+               default=None, help="Run folder. Default: runs/<name>."),
+        option(["--set", "assignments"], multiple=True, metavar="KEY=VALUE",
+               help="A constructor argument of the family (the model options "
+                    "below), e.g. --set latent_dim=64. Repeatable."),
+        option(["--lr"], type=float, default=None,
+               help="Learning rate (the family's `learning_rate`)."),
+        option(["--beta1"], type=float, default=None,
+               help="Adam beta_1 (the family's `beta_1`)."),
+        option(["--resume"], is_flag=True,
+               help="Continue the run from <out>/checkpoint.keras."),
+        option(["--overwrite"], is_flag=True,
+               help="Start afresh in a run folder that holds a checkpoint."),
+        option(["--sample-every"], type=click.IntRange(min=1),
+               default=DEFAULT_SAMPLE_EVERY, show_default=True,
+               help="Write a sample grid (or strip) every N steps."),
+        option(["--checkpoint-every"], type=click.IntRange(min=1),
+               default=DEFAULT_CHECKPOINT_EVERY, show_default=True,
+               help="Save the checkpoint every N steps."),
+        option(["--num-samples"], type=click.IntRange(min=1), default=None,
+               help=f"Images in each sample grid (default {DEFAULT_NUM_SAMPLES}); "
+                    "for a family that translates, fixed test images per domain "
+                    f"in each strip (at most and by default {MAX_STRIP_IMAGES})."),
+        option(["--tensorboard/--no-tensorboard"], default=True, show_default=True,
+               help="Write TensorBoard logs (needs TensorFlow and TensorBoard)."),
+    ]
+
+
+def _model_params(cls, defaults, taken):
+    """One `--option-name VALUE` per constructor argument of `cls`, with its
+    type, default and description (from the docstrings); `taken` are the
+    option strings of the common options, which win a clash (the argument
+    then has --set only)."""
+    docs = config_lib.argument_docs(cls)
+    params = []
+    for key, default in defaults.items():
+        flag = "--" + key.replace("_", "-")
+        if key in NOT_OPTIONS or flag in taken:
+            continue
+        doc = docs.get(key, config_lib.ArgumentDoc("", ""))
+        # The default first: at the end, click's wrapping can split it.
+        text = f"[default: {config_lib.show(default)}] {doc.description}".rstrip()
+        params.append(click.Option(
+            [flag, MODEL_PREFIX + key], type=click.STRING, default=None,
+            metavar=config_lib.metavar(
+                None if default is _EMPTY else default, doc.type),
+            help=text,
+        ))
+    return params
+
+
+class FamilyCommand(click.Command):
+    """A family's `kerasgen train` command: its --help shows the training
+    options, then the model's."""
+
+    def __init__(self, *args, model_title="Model options", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.model_title = model_title
+
+    def format_options(self, ctx, formatter):
+        common, model = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                (model if param.name.startswith(MODEL_PREFIX) else common).append(record)
+        with formatter.section("Options"):
+            formatter.write_dl(common)
+        if model:
+            with formatter.section(self.model_title):
+                formatter.write_dl(model)
+
+
+def family_command(name):
+    """The click command of family `name` (imports its module, and Keras)."""
+    from kerasgen.models import get_family
+    from kerasgen.models import find_entry
+
+    import_keras()
+    entry = find_entry(name)
+    cls = get_family(entry.name)
+    defaults = config_lib.constructor_defaults(cls)
+    common = _common_params()
+    taken = {flag for param in common for flag in param.opts + param.secondary_opts}
+    taken |= {"--backend", "--debug", "--help", "-h"}
+    model = _model_params(cls, defaults, taken)
+    recipe = getattr(cls, "recipes", {}).get("demo", {})
+    demo = (
+        " With no --data it trains the demo recipe ("
+        + ", ".join(f"{k}={config_lib.show(v)}" for k, v in recipe.items())
+        + ") on the built-in digits; each of those can be given as well."
+        if recipe else ""
+    )
+    help_text = inspect.cleandoc(f"""
+        Train {entry.name}: {entry.summary}
+
+        Writes a run folder (config.json, checkpoint.keras, losses.csv,
+        samples/, tensorboard/).{demo} Every model option can also be given
+        as --set KEY=VALUE (not both for one argument).
+
+        Example: kerasgen train {entry.name} --steps 2000
+        """)
+
+    @click.pass_context
+    @user_errors
+    def callback(ctx, **options):
+        select_backend(options.pop("backend"))
+        given = {
+            key[len(MODEL_PREFIX):]: options.pop(key)
+            for key in list(options) if key.startswith(MODEL_PREFIX)
+        }
+        given = {key: value for key, value in given.items() if value is not None}
+        _Run(ctx, entry.name, cls, options, given).execute()
+
+    command = FamilyCommand(
+        entry.name, callback=callback, help=help_text,
+        short_help=entry.summary, params=common + model,
+        model_title=(f"Model options ({cls.__name__}; the constructor's "
+                     "arguments, each also --set KEY=VALUE)"),
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    backend_option(command)
+    debug_option(command)
+    return command
+
+
+def _prescan(ctx, args):
+    """Reads --backend and --debug from a family's arguments before its
+    command is built: building it imports Keras, whose backend is fixed at
+    import, and whose start-up lines --debug shows."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--debug":
+            ctx.find_root().meta["kerasgen.debug"] = True
+        value = None
+        if arg == "--backend" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--backend="):
+            value = arg.partition("=")[2]
+        if value in BACKENDS and "keras" not in sys.modules:
+            os.environ["KERAS_BACKEND"] = value
+
+
+class TrainGroup(click.Group):
+    """`kerasgen train`: one command per registered family. Listing them
+    reads the registry's index (no import); running or --help of one
+    imports that family."""
+
+    def list_commands(self, ctx):
+        from kerasgen.models import registry
+
+        return registry.family_names()
+
+    def get_command(self, ctx, name):
+        from kerasgen.models import registry
+
+        try:
+            registry.find_entry(name)
+        except ValueError:
+            return None
+        return family_command(name)
+
+    def resolve_command(self, ctx, args):
+        from kerasgen.models import registry
+
+        name = args[0]
+        if name.startswith("-"):
+            return super().resolve_command(ctx, args)  # an option: click's error
+        try:
+            entry = registry.find_entry(name)
+        except ValueError as error:
+            raise usage_mistake(error) from error
+        _prescan(ctx, args[1:])
+        return entry.name, family_command(entry.name), args[1:]
+
+    def format_commands(self, ctx, formatter):
+        from kerasgen.models import registry
+
+        rows = [(entry.name, entry.summary) for entry in registry.index()]
+        with formatter.section("Families (kerasgen train FAMILY --help for its options)"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=TrainGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@debug_option
+def train():
+    """Train a FAMILY (see `kerasgen families`) and write a run folder.
+
+    Each family takes the training options (--steps, --data, --resume, ...)
+    and its own constructor's arguments as options; `kerasgen train FAMILY
+    --help` lists them.
+
+    Example: kerasgen train dcgan --steps 2000 --latent-dim 64
     """
-    select_backend(options.pop("backend"))
-    run = _Run(ctx, family, options)
-    run.execute()
 
 
 class _Run:
-    def __init__(self, ctx, family, options):
+    def __init__(self, ctx, family, cls, options, model_values):
         self.ctx = ctx
         self.family = family
+        self.cls = cls
         self.options = options
-        self.spec = {}
+        # {argument: raw text} of the model options given (`--image-size 16`).
+        self.model_values = model_values
+        self.spec = None
+        self.sampler = None
 
     def given(self, name):
         """Whether an option was given on the command line."""
@@ -170,24 +331,21 @@ class _Run:
         return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
 
     def execute(self):
-        import keras
+        keras = import_keras()
+        from kerasgen.models.interfaces import provides
 
-        from kerasgen.models import get_family
-
-        options = self.options
-        try:
-            cls = get_family(self.family)
-        except ValueError as error:
-            raise usage_mistake(error) from error
+        options, cls = self.options, self.cls
         defaults = config_lib.constructor_defaults(cls)
         overrides = self._model_overrides(defaults)
-        name = options["name"] or self.family.lower()
+        name = options["name"] or self.family
         folder = options["out"] or os.path.join("runs", name)
         checkpoint_path = os.path.join(folder, "checkpoint.keras")
         saved = self._previous_run(folder, checkpoint_path)
         self._restore_train_options(saved)
 
         # === Model ===
+        # Built first (its data_spec says what to load), compiled last: the
+        # run's length, known once the data is, goes to plan_run() before.
         if options["resume"]:
             model = load_checkpoint(checkpoint_path)
             if type(model) is not cls:
@@ -196,58 +354,60 @@ class _Run:
                     f"{cls.__name__}. Received: family={self.family}"
                 )
             self._check_resume_overrides(model, defaults, overrides)
-            model_config = saved.get("model") or _config_of(model, defaults)
             click.echo(f"Resumed {checkpoint_path} at step {_steps_done(model)}")
         else:
             missing = [
                 key for key, value in defaults.items()
-                if value is inspect.Parameter.empty and key not in overrides
+                if value is _EMPTY and key not in overrides
             ]
             if missing:
                 raise UsageMistake(
-                    f"Family '{self.family}' needs --set for {', '.join(missing)}. "
-                    f"Received: --set {' '.join(options['assignments']) or '(none)'}"
+                    f"Family '{self.family}' needs a value for "
+                    f"{', '.join(missing)} (--{missing[0].replace('_', '-')} "
+                    f"VALUE, or --set {missing[0]}=VALUE). Received: "
+                    f"--set {' '.join(options['assignments']) or '(none)'}"
                 )
-            if options["epochs"] is None:
-                overrides.update(self._schedule(
-                    defaults, overrides, options["steps"] or DEFAULT_STEPS
-                ))
             model = self._build(cls, overrides)
-            model_config = {**defaults, **overrides}
         done = _steps_done(model)
 
         # === Data ===
         spec = self.spec = model.data_spec()
-        self._resolve_sampling_options(cls, spec)
-        batch_size = options["batch_size"]
-        data = (_PairSets if spec.pairing else _ImageSet)(self, model, spec)
-        total = data.total(batch_size)
-        if not options["resume"] and options["epochs"] is not None:
-            schedule = self._schedule(defaults, overrides, total)
-            if schedule:
-                # With --epochs, the run's length is known once the data is.
-                overrides.update(schedule)
-                model = self._build(cls, overrides)
-                model_config = {**defaults, **overrides}
-        decay_end = (getattr(model, "constant_steps", None) or 0) + (
-            getattr(model, "decay_steps", None) or 0)
-        if options["resume"] and getattr(model, "decay_steps", None) and total > decay_end:
-            raise UsageMistake(
-                f"The checkpoint's learning rate decays to 0 at step {decay_end} "
-                f"(constant_steps + decay_steps), so steps after it would not "
-                f"change the weights. Resume with --steps {decay_end} at most, or "
-                f"start a new run (--name) with more steps. Received: --steps {total}"
+        if provides(model, "sample"):
+            self.sampler = "grid"
+        elif provides(model, "translate"):
+            self.sampler = "strips"
+        self._resolve_sampling_options(cls)
+        loader = _LOADERS.get(spec.kind)
+        if loader is None:
+            raise UserError(
+                f"{cls.__name__} trains on {spec.kind}, and kerasgen train has "
+                f"no {spec.kind} loader yet. Received: family={self.family}"
             )
+        batch_size = options["batch_size"]
+        data = loader(self, model, spec)
+        total = data.total(batch_size)
+
+        if options["resume"]:
+            model_config = saved.get("model") or _config_of(model, defaults)
+            self._check_resume_length(model, total)
+        else:
+            try:
+                model.plan_run(total)
+                with quiet_native_stderr():
+                    model.compile()
+            except LIBRARY_ERRORS as error:
+                raise usage_mistake(error) from error
+            model_config = _config_of(model, defaults, overrides)
         train_config = {key: options[key] for key in RESUMABLE}
 
         # === Config ===
         if options["overwrite"]:
             _clear_run(folder)
         self._print_config(cls, name, folder, model_config, defaults, train_config,
-                           data.describe(), total, done)
+                           data, total, done)
         os.makedirs(folder, exist_ok=True)
         self._write_config(folder, cls, name, model_config, defaults, train_config,
-                           total)
+                           total, keras)
         if done >= total:
             click.echo(
                 f"The run is at step {done}, which is --steps {total} or more: "
@@ -260,40 +420,43 @@ class _Run:
 
         summary = None
         if options["tensorboard"]:
-            summary = callbacks_lib.SummaryWriter.create(
-                os.path.join(folder, "tensorboard")
-            )
+            with quiet_native_stderr():  # may import TensorFlow, on JAX too
+                summary = callbacks_lib.SummaryWriter.create(
+                    os.path.join(folder, "tensorboard")
+                )
         interval = min(options["checkpoint_every"], total)
-        samples = data.sample_callback(
-            os.path.join(folder, "samples"), min(options["sample_every"], total),
-            total, summary,
+        samples = self._sample_writer(
+            model, data, os.path.join(folder, "samples"),
+            min(options["sample_every"], total), total, summary,
         )
         checkpoint = callbacks_lib.Checkpoint(checkpoint_path, interval, total)
         losses = callbacks_lib.LossLog(os.path.join(folder, "losses.csv"),
                                        summary=summary)
+        progress = callbacks_lib.Progress(done, total, every=interval)
         logger.info(
-            "training %s from step %d to %d on %s (%d steps per epoch)",
-            cls.__name__, done, total, keras.backend.backend(), interval,
+            "training %s from step %d to %d on %s", cls.__name__, done, total,
+            keras.backend.backend(),
         )
-        stopper = callbacks_lib.StopAtStep(total)
-        callbacks = [losses, samples, checkpoint, stopper]
+        callbacks = [losses] + ([samples] if samples else []) + [checkpoint, progress]
         try:
-            for start, stop, epoch_steps in epoch_segments(done, total, interval):
-                stopper.total = stop
-                # A fresh, seeded stream per fit() call, so that a partial
-                # epoch does not replay the first batches of the previous one.
+            for phase, start, stop, step_in_phase in run_segments(model, done, total):
+                if phase is not None:
+                    model.enter_phase(phase, step_in_phase)
+                # A fresh, seeded stream per fit() call, so that a segment
+                # does not replay the first batches of the previous one.
                 batches = data.batches(batch_size, seed=options["seed"] + start)
-                model.fit(
-                    batches,
-                    # `epochs` counts the whole run, so that the progress
-                    # bar reads "Epoch 3/4"; `stopper` ends this call at `stop`.
-                    initial_epoch=start // interval,
-                    epochs=math.ceil(total / interval),
-                    steps_per_epoch=epoch_steps,
-                    callbacks=callbacks,
-                    shuffle=False,  # make_batches shuffles
-                    verbose=1 if sys.stdout.isatty() else 2,
-                )
+                # The first fit() prints TensorFlow's graph-optimizer lines
+                # (`E0000 ... remapper failed`), and a first save on JAX
+                # imports TensorFlow.
+                with quiet_native_stderr():
+                    model.fit(
+                        batches,
+                        epochs=1,
+                        steps_per_epoch=stop - start,
+                        callbacks=callbacks,
+                        shuffle=False,  # the batches are shuffled already
+                        verbose=0,  # `progress` draws the one bar of the run
+                    )
         except LIBRARY_ERRORS as error:
             # Input was checked before training started: an error from inside
             # fit() is a bug, so it keeps its traceback.
@@ -302,15 +465,17 @@ class _Run:
             ) from error
         except KeyboardInterrupt:
             losses.close()
+            progress.close()  # ends a bar redrawn in place
             click.echo(
-                f"\nInterrupted at step {losses.step}. The last checkpoint is "
+                f"Interrupted at step {losses.step}. The last checkpoint is "
                 f"step {checkpoint.saved_step}, in {checkpoint_path}. Continue with:\n"
                 f"  {self._resume_command(name, folder)}",
                 err=True,
             )
             sys.exit(130)
         click.echo(f"Run folder:  {folder}")
-        click.echo(f"Samples:     {samples.last_path}")
+        if samples is not None:
+            click.echo(f"Samples:     {samples.last_path}")
         click.echo(f"Checkpoint:  {checkpoint_path} (step {checkpoint.saved_step})")
         click.echo(f"Losses:      {losses.path}")
         if summary is not None:
@@ -319,27 +484,39 @@ class _Run:
     # --- helpers ------------------------------------------------------------------
 
     def _build(self, cls, overrides):
+        from kerasgen.utils.seed import set_random_seed
+
         set_random_seed(self.options["seed"])
-        model = cls(**overrides)
-        model.compile()
-        return model
+        try:
+            # The first model built is where TensorFlow probes for CUDA.
+            with quiet_native_stderr():
+                return cls(**overrides)
+        except LIBRARY_ERRORS as error:
+            raise usage_mistake(error) from error
 
-    def _schedule(self, defaults, overrides, total):
-        """`constant_steps`/`decay_steps` for a fresh run of `total` steps,
-        for a family that has them and where the user did not --set them:
-        half the run at a constant learning rate, then half decaying to 0."""
-        if not all(key in defaults for key in SCHEDULE_KEYS):
-            return {}
-        values = {"constant_steps": total // 2, "decay_steps": total - total // 2}
-        return {key: value for key, value in values.items() if key not in overrides}
+    def _check_resume_length(self, model, total):
+        """A resumed run may not go past the end of its checkpoint's
+        learning-rate decay (`constant_steps + decay_steps`, where a family
+        has them): the steps after it would not change the weights."""
+        decay_steps = getattr(model, "decay_steps", None)
+        if not decay_steps:
+            return
+        decay_end = (getattr(model, "constant_steps", None) or 0) + decay_steps
+        if total > decay_end:
+            raise UsageMistake(
+                f"The checkpoint's learning rate decays to 0 at step {decay_end} "
+                f"(constant_steps + decay_steps), so steps after it would not "
+                f"change the weights. Resume with --steps {decay_end} at most, or "
+                f"start a new run (--name) with more steps. Received: --steps {total}"
+            )
 
-    def _resolve_sampling_options(self, cls, spec):
+    def _resolve_sampling_options(self, cls):
         """Fills the defaults of --batch-size and --num-samples, which depend
         on the family (a resumed run has them from its config.json)."""
         options = self.options
         if options["batch_size"] is None:
-            options["batch_size"] = _default_batch_size(cls)
-        if spec.pairing:
+            options["batch_size"] = int(cls.default_batch_size)
+        if self.sampler == "strips":
             if options["num_samples"] is None:
                 options["num_samples"] = MAX_STRIP_IMAGES
             elif options["num_samples"] > MAX_STRIP_IMAGES:
@@ -351,6 +528,34 @@ class _Run:
                 options["num_samples"] = MAX_STRIP_IMAGES
         elif options["num_samples"] is None:
             options["num_samples"] = DEFAULT_NUM_SAMPLES
+
+    def _default_num_samples(self):
+        return MAX_STRIP_IMAGES if self.sampler == "strips" else DEFAULT_NUM_SAMPLES
+
+    def _sample_writer(self, model, data, folder, every, total, summary):
+        """The callback that draws `samples/`: by what the model provides, a
+        grid of `sample`, or strips of `translation_rows` on fixed images."""
+        from kerasgen.cli import callbacks as callbacks_lib
+
+        options = self.options
+        if self.sampler == "grid":
+            return callbacks_lib.SampleGrid(
+                folder, every, total, n=options["num_samples"], seed=options["seed"],
+                summary=summary,
+            )
+        if self.sampler == "strips":
+            images_a, images_b, where = data.strip_images(options["num_samples"])
+            logger.info(
+                "sample strips: %d + %d fixed images from %s",
+                len(images_a), len(images_b), where,
+            )
+            return callbacks_lib.TranslationStrips(
+                folder, every, total, images_a=images_a, images_b=images_b,
+                captions=getattr(model, "strip_captions", ()), summary=summary,
+            )
+        logger.info("%s provides neither `sample` nor `translate`: no samples/.",
+                    type(model).__name__)
+        return None
 
     def total_steps(self, steps_per_epoch):
         """The run's length: --steps, or --epochs passes of `steps_per_epoch`."""
@@ -373,7 +578,7 @@ class _Run:
                     f"Received: --resume with run folder {folder}"
                 )
             saved = _read_json(os.path.join(folder, "config.json"))
-            if saved.get("family") not in (None, self.family.lower()):
+            if saved.get("family") not in (None, self.family):
                 raise UsageMistake(
                     f"The run in {folder} trains '{saved['family']}', not "
                     f"'{self.family}'. Received: family={self.family}"
@@ -404,11 +609,24 @@ class _Run:
             )
 
     def _model_overrides(self, defaults):
+        """The constructor arguments set on the command line (`--set`, the
+        model options, --lr/--beta1), plus the demo recipe and --seed on a
+        fresh run; one argument given two ways is a mistake."""
         options = self.options
         try:
             overrides = config_lib.parse_assignments(
                 options["assignments"], defaults, self.family
             )
+            sources = {
+                a.partition("=")[0].strip().replace("-", "_"): f"--set {a}"
+                for a in options["assignments"]
+            }
+            for key, raw in self.model_values.items():
+                flag = "--" + key.replace("_", "-")
+                self._claim(sources, key, f"{flag} {raw}")
+                overrides[key] = config_lib.parse_value(
+                    key, raw, defaults[key], given_as=f"{flag} {raw}"
+                )
         except ValueError as error:
             raise usage_mistake(error) from error
         for option, key in MODEL_OPTIONS.items():
@@ -419,19 +637,27 @@ class _Run:
                     f"Family '{self.family}' has no {key!r}, so --{option} does "
                     f"not apply. Received: --{option} {options[option]}"
                 )
-            if key in overrides:
-                raise UsageMistake(
-                    f"--{option} and --set {key}=... both set {key!r}; pass one."
-                )
+            self._claim(sources, key, f"--{option} {options[option]}")
             overrides[key] = options[option]
         if options["data"] is None and not options["resume"]:
-            for key, value in EMBEDDED_DATA_SETTINGS.get(self.family.lower(), {}).items():
+            # The built-in digits are small: a family's paper configuration
+            # (CycleGAN's 256x256 9-block generators) is far too slow there.
+            for key, value in getattr(self.cls, "recipes", {}).get("demo", {}).items():
                 overrides.setdefault(key, value)
         if "seed" in defaults and "seed" not in overrides and not options["resume"]:
             # --seed seeds the family's training noise too (a resumed model
             # keeps the seed of its checkpoint).
             overrides["seed"] = options["seed"]
         return overrides
+
+    @staticmethod
+    def _claim(sources, key, given_as):
+        if key in sources:
+            raise UsageMistake(
+                f"{sources[key]} and {given_as} both set {key!r}; pass one. "
+                f"Received: {sources[key]} {given_as}"
+            )
+        sources[key] = given_as
 
     def _check_resume_overrides(self, model, defaults, overrides):
         current = _config_of(model, defaults)
@@ -448,40 +674,34 @@ class _Run:
             )
 
     def _print_config(self, cls, name, folder, model_config, defaults, train_config,
-                      data_lines, total, done):
+                      data, total, done):
         lines = [f"kerasgen train {self.family}: run '{name}' in {folder}"]
         lines += config_lib.format_config(
             f"model ({cls.__name__}):", model_config, defaults
         )
-        embedded = (
-            "(embedded) pairs made from scikit-learn digits" if self.spec.pairing
-            else "(embedded) scikit-learn digits"
-        )
-        shown = dict(train_config, data=train_config["data"] or embedded)
+        shown = dict(train_config, data=train_config["data"] or data.embedded)
         if shown["epochs"] is None:
             shown.pop("epochs")
             shown["steps"] = total
         else:
             shown["steps"] = f"{total} ({shown['epochs']} epochs)"
         train_defaults = dict(
-            TRAIN_DEFAULTS, data=embedded, batch_size=_default_batch_size(cls),
-            num_samples=(MAX_STRIP_IMAGES if self.spec.pairing
-                         else DEFAULT_NUM_SAMPLES),
+            TRAIN_DEFAULTS, data=data.embedded,
+            batch_size=int(cls.default_batch_size),
+            num_samples=self._default_num_samples(),
         )
         lines += config_lib.format_config("training:", shown, train_defaults)
-        lines += [f"  {line}" for line in data_lines]
+        lines += [f"  {line}" for line in data.describe()]
         lines.append(f"  steps done: {done} of {total}")
         click.echo("\n".join(lines))
 
     def _write_config(self, folder, cls, name, model_config, defaults, train_config,
-                      total):
-        import keras
-
+                      total, keras):
         import kerasgen
         from kerasgen.utils.io import atomic_write
 
         record = {
-            "family": self.family.lower(),
+            "family": self.family,
             "class": cls.__name__,
             "name": name,
             "model": _jsonable(model_config),
@@ -492,6 +712,10 @@ class _Run:
             "versions": {
                 "kerasgen": getattr(kerasgen, "__version__", None),
                 "keras": keras.__version__,
+                # From the installed metadata: importing TensorFlow on JAX
+                # just to read its version would cost seconds.
+                "tensorflow": _installed_version("tensorflow"),
+                "jax": _installed_version("jax"),
                 "python": sys.version.split()[0],
             },
             "command": "kerasgen " + " ".join(
@@ -516,9 +740,29 @@ class _Run:
         return " ".join(shlex.quote(p) for p in parts + ["--resume"])
 
 
+def run_segments(model, done, total):
+    """The steps left, `[done, total)`, cut at the model's phase boundaries
+    (`kerasgen.training.phases`): a list of `(phase, start, stop,
+    step_in_phase)`, one `fit()` call each, entered with
+    `model.enter_phase(phase, step_in_phase)`. A model without phases gets
+    one segment, its one implicit phase; `phase` is None (nothing to enter)
+    where the training core has no phases."""
+    try:
+        from kerasgen.training import phases as phases_lib
+    except ImportError:
+        return [(None, done, total, 0)]
+    phases = model.phases()
+    return [
+        (index, start, stop, phases_lib.phase_at(phases, start)[1])
+        for index, start, stop in phases_lib.segments(phases, done, total)
+    ]
+
+
 class _ImageSet:
-    """The data of a sampling family: one set of images, with labels for the
-    class-conditional ones; samples are grids of `model.sample`."""
+    """The data of a family that trains on images (`DataSpec` kind
+    "images"): one set, with labels for the class-conditional ones."""
+
+    embedded = "(embedded) scikit-learn digits"
 
     def __init__(self, run, model, spec):
         from kerasgen.data import load_images
@@ -568,21 +812,15 @@ class _ImageSet:
             with_labels=self.with_labels, repeat=True,
         )
 
-    def sample_callback(self, folder, every, total, summary):
-        from kerasgen.cli.callbacks import SampleGrid
-
-        options = self.run.options
-        return SampleGrid(
-            folder, every, total, n=options["num_samples"], seed=options["seed"],
-            summary=summary,
-        )
-
 
 class _PairSets:
-    """The data of an image-to-image family (`data_spec()["pairing"]`): two
-    sets of images, aligned pairs (Pix2Pix, in the model's direction) or two
-    unaligned domains (CycleGAN), trained on as batches of `(a, b)`;
-    samples are strips of `model.translation_rows` on fixed test images."""
+    """The data of a family that trains on image pairs (`DataSpec` kind
+    "paired_images" or "unpaired_images"): two sets of images, aligned
+    pairs (in the model's `direction`) or two unaligned domains, trained on
+    as batches of `(a, b)`; `strip_images` are the fixed inputs of the
+    sample strips."""
+
+    embedded = "(embedded) pairs made from scikit-learn digits"
 
     def __init__(self, run, model, spec):
         from kerasgen.data import pairs
@@ -664,73 +902,39 @@ class _PairSets:
             to_unit_range(test[0].images[:n]), to_unit_range(test[1].images[:n]), where
         )
 
-    def sample_callback(self, folder, every, total, summary):
-        from kerasgen.cli.callbacks import TranslationStrips
 
-        images_a, images_b, where = self.strip_images(self.run.options["num_samples"])
-        logger.info(
-            "sample strips: %d + %d fixed images from %s",
-            len(images_a), len(images_b), where,
-        )
-        return TranslationStrips(
-            folder, every, total, images_a=images_a, images_b=images_b,
-            summary=summary,
-        )
+# The loader of each `DataSpec.kind`; no family trains on waveforms yet, so
+# there is no waveform loader (a run of one ends in an error line).
+_LOADERS = {
+    "images": _ImageSet,
+    "paired_images": _PairSets,
+    "unpaired_images": _PairSets,
+}
 
 
-def _default_batch_size(cls):
-    """The family's `default_batch_size` (the paper's), else 64."""
-    return getattr(cls, "default_batch_size", None) or DEFAULT_BATCH_SIZE
+def _installed_version(distribution):
+    """The installed version of `distribution`, or None."""
+    import importlib.metadata
 
-
-def _direction(value):
-    """--direction as `a2b`/`b2a` (junyanz's AtoB/BtoA accepted)."""
-    if value is None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
         return None
-    lowered = value.lower()
-    lowered = _DIRECTION_ALIASES.get(lowered, lowered)
-    if lowered not in DIRECTIONS:
-        raise click.BadParameter(
-            f"expected a2b or b2a (or AtoB/BtoA). Received: --direction {value}"
-        )
-    return lowered
 
 
-def epoch_segments(done, total, interval):
-    """Splits steps `done..total` into `fit()` calls of whole epochs.
-
-    An epoch is `interval` steps and ends on a multiple of `interval`; a run
-    that starts or stops between two multiples gets a shorter epoch there,
-    in a `fit()` call of its own, so that the progress bar counts the steps
-    that really ran.
-
-    Returns:
-        A list of `(start, stop, steps_per_epoch)`.
-
-    Example:
-
-    ```python
-    epoch_segments(6, 25, 10)  # [(6, 10, 4), (10, 20, 10), (20, 25, 5)]
-    ```
-    """
-    segments = []
-    start = done
-    if start % interval and start < total:
-        stop = min(total, (start // interval + 1) * interval)
-        segments.append((start, stop, stop - start))
-        start = stop
-    whole = (total // interval) * interval
-    if whole > start:
-        segments.append((start, whole, interval))
-        start = whole
-    if total > start:
-        segments.append((start, total, total - start))
-    return segments
-
-
-def _config_of(model, defaults):
-    config = model.get_config()
-    return {key: config.get(key, value) for key, value in defaults.items()}
+def _config_of(model, defaults, overrides=None):
+    """The model's constructor arguments, as its `get_config` has them (so
+    values the family normalized, `AtoB` -> `a2b`, or that plan_run set,
+    show as the model holds them)."""
+    # Keras's serialization imports TensorFlow when it is installed, on JAX
+    # too (`serialize_keras_object` asks `tf.available`): its start-up lines.
+    with quiet_native_stderr():
+        config = model.get_config()
+    overrides = overrides or {}
+    return {
+        key: config.get(key, overrides.get(key, value))
+        for key, value in defaults.items()
+    }
 
 
 def _steps_done(model):

@@ -1,5 +1,5 @@
-"""`kerasgen translate CHECKPOINT IMAGES... --out DIR`: run an image-to-image
-model (CycleGAN, Pix2Pix) on image files.
+"""`kerasgen translate CHECKPOINT IMAGES... --out DIR`: run a model that
+provides `translate` (CycleGAN, Pix2Pix) on image files.
 
 Every input (a file, or every image in a folder, recursively) is read with
 Pillow, converted to the model's channels and resized to its `image_size`;
@@ -13,7 +13,6 @@ import logging
 import os
 
 import click
-import numpy as np
 
 from kerasgen.cli.main import UsageMistake
 from kerasgen.cli.main import UserError
@@ -22,6 +21,7 @@ from kerasgen.cli.main import debug_option
 from kerasgen.cli.main import load_checkpoint
 from kerasgen.cli.main import resolve_checkpoint
 from kerasgen.cli.main import select_backend
+from kerasgen.cli.main import usage_mistake
 from kerasgen.cli.main import user_errors
 
 logger = logging.getLogger("kerasgen.cli")
@@ -84,6 +84,7 @@ def read_image(path, image_size, channels=3, half=None):
     read_image(path, 8).shape  # (8, 8, 3)
     ```
     """
+    import numpy as np
     from PIL import Image
 
     from kerasgen.data import to_unit_range
@@ -106,19 +107,19 @@ def read_image(path, image_size, channels=3, half=None):
 
 def translation_direction(model, direction):
     """The direction to translate in: `direction`, else the model's own
-    (Pix2Pix, one generator) or `"a2b"` (CycleGAN). A Pix2Pix asked for the
-    other direction, or a model that does not translate, is a `UsageMistake`.
+    (a paired model has one generator, `data_spec().direction`) or `"a2b"`.
+    A one-way model asked for the other direction, or a model that does not
+    provide `translate`, is a `UsageMistake`.
     """
-    spec = model.data_spec()
-    pairing = spec.pairing
-    if not pairing or not hasattr(model, "translate"):
-        raise UsageMistake(
+    from kerasgen.models.interfaces import require
+
+    try:
+        require(model, "translate", hint=(
             f"The checkpoint holds a {type(model).__name__}, which does not "
-            "translate images; `kerasgen translate` runs image-to-image "
-            "models (cyclegan, pix2pix). Use `kerasgen sample` for the other "
-            f"families. Received: checkpoint of a {type(model).__name__}"
-        )
-    own = spec.direction
+            "translate images: draw samples with `kerasgen sample CHECKPOINT`."))
+    except ValueError as error:
+        raise usage_mistake(error) from error
+    own = model.data_spec().direction
     if own is not None:  # One generator, trained for one direction.
         if direction is not None and direction != own:
             raise UsageMistake(
@@ -156,8 +157,8 @@ def _outputs(out, images, strip):
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
               help="Folder for the outputs, DIR/<stem>.png (created if missing).")
 @click.option("--direction", type=click.Choice(DIRECTIONS), default=None,
-              help="a2b or b2a. Default: a2b for CycleGAN; for Pix2Pix its own "
-                   "direction (the only one it has).")
+              help="a2b or b2a. Default: a one-way model's own direction (the "
+                   "only one it has, e.g. pix2pix's), else a2b.")
 @click.option("--overwrite", is_flag=True,
               help="Replace outputs that exist already (else it stops before "
                    "writing anything).")
@@ -177,7 +178,8 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
     """Translate IMAGES with an image-to-image CHECKPOINT into --out DIR.
 
     CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras) of
-    a cyclegan or pix2pix run. IMAGES are image files and/or folders
+    a model that translates (cyclegan, pix2pix). IMAGES are image files
+    and/or folders
     (searched recursively). Each image is converted to RGB and resized to
     the model's image_size; DIR/<stem>.png is written at the model's
     resolution (not resized back to the input's size).
@@ -228,6 +230,8 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
             f"None of the {len(files)} image(s) could be read. "
             f"Received: IMAGES={' '.join(images)}"
         )
+
+    import numpy as np
 
     from kerasgen.utils.images import make_grid
     from kerasgen.utils.images import save_png

@@ -51,6 +51,34 @@ def strip_size(rows, cols=3, size=SIZE, padding=2):
     return (padding + cols * (size + padding), padding + rows * (size + padding))
 
 
+def strip_layout(strip, groups, cols=3, size=SIZE, padding=2):
+    """`(factor, bands)` of a sample strip of `groups` (rows per group):
+    the upscale factor, and for each group `(band_top, grid_top)`, where
+    its caption band and its grid start."""
+    width, height = strip.size
+    raw_width, _ = strip_size(1, cols, size, padding)
+    factor = width // raw_width
+    assert width == raw_width * factor and factor > 1
+    assert max(width, height) >= 512
+    heights = [strip_size(rows, cols, size, padding)[1] * factor for rows in groups]
+    band = (height - sum(heights)) // len(groups)
+    assert band * len(groups) + sum(heights) == height and band > 0
+    bands, top = [], 0
+    for grid_height in heights:
+        bands.append((top, top + band))
+        top += band + grid_height
+    return factor, bands
+
+
+def assert_captioned(pixels, bands):
+    """Each group's caption band holds text: dark pixels on white (not one
+    background value)."""
+    for band_top, grid_top in bands:
+        caption = pixels[band_top:grid_top]
+        assert caption.max() == 255 and caption.min() < 64, "no caption text"
+        assert (caption < 64).mean() < 0.5  # text on a background
+
+
 def steps_of(folder):
     model = keras.saving.load_model(os.path.join(folder, "checkpoint.keras"))
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations)), model
@@ -108,14 +136,18 @@ def test_cyclegan_trains_on_the_embedded_pairs(cyclegan_run):
     assert steps == 3
     assert (model.constant_steps, model.decay_steps) == (1, 2)
 
-    # Strips: 4 rows [a, G(a), F(G(a))] then 4 rows [b, F(b), G(F(b))].
+    # Strips, enlarged and captioned: 4 rows [a, G(a), F(G(a))] under
+    # "A -> B -> A", then 4 rows [b, F(b), G(F(b))] under "B -> A -> B".
     assert sorted(os.listdir(out / "samples")) == ["step_000002.png", "step_000003.png"]
     strip = Image.open(out / "samples" / "step_000003.png")
-    assert strip.mode == "RGB" and strip.size == strip_size(rows=8)
+    assert strip.mode == "RGB"
+    factor, bands = strip_layout(strip, groups=(4, 4))
+    last = np.asarray(strip)
+    assert_captioned(last, bands)
+    assert (last[bands[1][0]] == 255).all()  # the second band: on white
     # The fixed inputs: the first column is the same at every step.
     first = np.asarray(Image.open(out / "samples" / "step_000002.png"))
-    last = np.asarray(strip)
-    column = slice(0, 2 + SIZE + 2)
+    column = slice(0, (2 + SIZE + 2) * factor)
     np.testing.assert_array_equal(first[:, column], last[:, column])
     if ON_TF:
         events = list((out / "tensorboard").glob("events.out.tfevents.*"))
@@ -131,7 +163,9 @@ def test_pix2pix_trains_in_its_direction(pix2pix_run):
     assert config["model"]["constant_steps"] == 1 and config["model"]["decay_steps"] == 1
     assert config["train"]["batch_size"] == 1
     # Strips of [input, output, target], one row per fixed test image.
-    assert Image.open(out / "samples" / "step_000002.png").size == strip_size(rows=4, size=8)
+    strip = Image.open(out / "samples" / "step_000002.png")
+    _, bands = strip_layout(strip, groups=(4,), size=8)
+    assert_captioned(np.asarray(strip), bands)
 
 
 def test_pix2pix_resume_keeps_the_schedule_of_its_checkpoint(pix2pix_run, tmp_path):
@@ -168,18 +202,23 @@ def test_pix2pix_on_a_folder_counts_epochs_and_draws_the_test_split(tmp_path):
     assert config["model"]["constant_steps"] == 1 and config["model"]["decay_steps"] == 1
     assert "test split" in result.stderr
     # Both test pairs (fewer than --num-samples), inputs first.
-    strip = np.asarray(Image.open(out / "samples" / "step_000002.png"))
-    assert strip.shape[:2] == strip_size(rows=2, size=8)[::-1]
+    picture = Image.open(out / "samples" / "step_000002.png")
+    factor, ((_, top),) = strip_layout(picture, groups=(2,), size=8)
+    strip = np.asarray(picture)
+    first = strip[top + 2 * factor:top + 10 * factor:factor,
+                  2 * factor:10 * factor:factor]
     test_input = np.asarray(Image.open(data / "testA" / "0.png").resize((8, 8), Image.BILINEAR))
-    np.testing.assert_allclose(strip[2:10, 2:10].astype(int), test_input.astype(int), atol=1)
+    np.testing.assert_allclose(first.astype(int), test_input.astype(int), atol=1)
 
 
 @pytest.mark.parametrize(
     "family, extra, code, fragment",
     [
-        ("cyclegan", ["--direction", "b2a"], 2, "has no 'direction'"),
-        ("dcgan", ["--direction", "b2a"], 2, "has no 'direction'"),
-        ("pix2pix", ["--direction", "sideways"], 2, "a2b or b2a"),
+        # --direction is pix2pix's own option (its constructor's argument).
+        ("cyclegan", ["--direction", "b2a"], 2, "No such option '--direction'"),
+        ("dcgan", ["--direction", "b2a"], 2, "No such option '--direction'"),
+        ("pix2pix", ["--direction", "sideways"], 2, "'a2b' or 'b2a'"),
+        ("pix2pix", ["--direction", "b2a", "--set", "direction=a2b"], 2, "both set"),
         ("cyclegan", ["--batch-size", 100000], 2, "--batch-size"),
         ("pix2pix", ["--data", "FOLDER"], 1, "side-by-side"),
         ("cyclegan", ["--data", "FOLDER"], 1, "trainA"),
@@ -277,10 +316,31 @@ def test_translate_mistakes(cyclegan_run, images, tmp_path):
     result = invoke("translate", tmp_path / "dcgan.keras", images, "--out", tmp_path / "out")
     assert_one_line_error(result, code=2)
     assert "DCGAN, which does not translate" in result.stderr
+    assert "kerasgen sample" in result.stderr
 
     result = invoke("translate", tmp_path / "nothing.keras", images, "--out", tmp_path / "out")
     assert_one_line_error(result, code=2)
     assert "No such checkpoint" in result.stderr
+
+
+def test_sample_of_a_translating_model_names_translate(cyclegan_run, tmp_path):
+    run, _ = cyclegan_run
+    result = invoke("sample", run, "--out", tmp_path / "x.png")
+    assert_one_line_error(result, code=2)
+    assert "CycleGAN does not provide `sample`" in result.stderr
+    assert "kerasgen translate" in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_plan_run_sets_the_schedule_from_the_run_length(cyclegan_run):
+    # `kerasgen train` tells the model the run's length (plan_run) before
+    # compile(): half of the 3 steps constant, the rest decaying.
+    out, _ = cyclegan_run
+    _, model = steps_of(out)
+    config = model.get_config()
+    assert (config["constant_steps"], config["decay_steps"]) == (3 // 2, 3 - 3 // 2)
+    schedule = model.optimizer["generator"]._learning_rate
+    assert (schedule.constant_steps, schedule.decay_steps) == (1, 2)
 
 
 def test_help_lists_translate():
@@ -290,19 +350,24 @@ def test_help_lists_translate():
     assert "model's resolution" in result.stdout
 
 
-def test_embedded_data_trains_a_small_config_that_set_overrides(tmp_path):
+def test_embedded_data_trains_the_demo_recipe_that_options_override(tmp_path):
     # With no --data, `kerasgen train cyclegan` must be a CPU demo of a
     # couple of minutes: the paper's 256x256, 9-block model is swapped for
-    # small settings, and each one given with --set still wins.
+    # the family's `recipes["demo"]`, and each value given still wins.
+    from kerasgen.models import get_family
+
+    recipe = get_family("cyclegan").recipes["demo"]
     out = tmp_path / "run"
     result = invoke("train", "cyclegan", "--out", out, "--steps", 1,
-                    "--set", "image_size=16", "--set", "num_residual_blocks=1",
-                    "--set", "discriminator_layers=1", "--set", "jitter=false",
+                    "--image-size", 16, "--set", "num_residual_blocks=1",
+                    "--set", "discriminator_layers=1", "--jitter", "false",
                     "--no-tensorboard")
     assert_ok(result)
     model = json.loads((out / "config.json").read_text())["model"]
     assert (model["image_size"], model["num_residual_blocks"]) == (16, 1)
-    assert (model["generator_filters"], model["discriminator_filters"]) == (16, 16)
+    assert model["jitter"] is False
+    for key in set(recipe) - {"image_size", "num_residual_blocks"}:
+        assert model[key] == recipe[key], key
 
 
 def test_translate_pairs_takes_the_input_half_and_shows_the_target(pix2pix_run, tmp_path):
