@@ -25,11 +25,12 @@ schedule).
 the registry's source index (no import); a family's module is imported only
 when its command runs (or shows its --help).
 
-Training is one Keras `fit()` per segment of the run (one segment for now),
-`steps_per_epoch` the segment's length, with `verbose=0`: the progress line
-is `callbacks.Progress`, one bar over the whole run, and a resumed run
-starts at its checkpoint's `optimizer.iterations`, so the step count goes on
-from there.
+Training is one Keras `fit()` per segment of the run (one per training
+phase the family declares, `model.phases()`; one for most), each entered
+with `model.enter_phase`, `steps_per_epoch` the segment's length, with
+`verbose=0`: the progress line is `callbacks.Progress`, one bar over the
+whole run. A resumed run starts at its checkpoint's `optimizer.iterations`,
+so the step count (and the phase) goes on from there.
 """
 
 import datetime
@@ -440,8 +441,7 @@ class _Run:
         callbacks = [losses] + ([samples] if samples else []) + [checkpoint, progress]
         try:
             for phase, start, stop, step_in_phase in run_segments(model, done, total):
-                if phase is not None:
-                    model.enter_phase(phase, step_in_phase)
+                model.enter_phase(phase, step_in_phase)
                 # A fresh, seeded stream per fit() call, so that a segment
                 # does not replay the first batches of the previous one.
                 batches = data.batches(batch_size, seed=options["seed"] + start)
@@ -745,12 +745,9 @@ def run_segments(model, done, total):
     (`kerasgen.training.phases`): a list of `(phase, start, stop,
     step_in_phase)`, one `fit()` call each, entered with
     `model.enter_phase(phase, step_in_phase)`. A model without phases gets
-    one segment, its one implicit phase; `phase` is None (nothing to enter)
-    where the training core has no phases."""
-    try:
-        from kerasgen.training import phases as phases_lib
-    except ImportError:
-        return [(None, done, total, 0)]
+    one segment, in its one implicit phase 0."""
+    from kerasgen.training import phases as phases_lib
+
     phases = model.phases()
     return [
         (index, start, stop, phases_lib.phase_at(phases, start)[1])
