@@ -1,0 +1,129 @@
+"""Every registered family through every command, on its demo recipe.
+
+Parametrized over the registry, so a family added under `kerasgen/models/`
+is covered here without editing this file: `kerasgen train` a few steps on
+the embedded data, then `sample` or `translate` (whichever the family
+declares; the other must answer in one line), and on TensorFlow `export`
+to a SavedModel and a TFLite file whose every builtin signature matches the
+family's own endpoint run in Keras.
+"""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli_helpers import assert_one_line_error
+
+from kerasgen.cli.main import cli
+from kerasgen.models import get_family
+from kerasgen.models import registry
+from kerasgen.models.interfaces import provides
+
+ON_TF = keras.backend.backend() == "tensorflow"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def endpoint_inputs(endpoint, rng):
+    """Fixed inputs for an endpoint: two of everything."""
+    values = []
+    for spec in endpoint.inputs:
+        shape = [2 if d is None else d for d in spec.shape]
+        if spec.dtype == "float32":
+            value = rng.uniform(-1, 1, shape).astype("float32")
+        elif spec.name == "seed":
+            value = np.array(3, spec.dtype)
+        elif spec.name == "n":
+            value = np.array(2, spec.dtype)
+        else:  # labels
+            value = np.arange(int(np.prod(shape)) or 0).reshape(shape).astype(spec.dtype) % 2
+        values.append(value)
+    return values
+
+
+def keras_outputs(endpoint, values):
+    out = endpoint.function(*[keras.ops.convert_to_tensor(v) for v in values])
+    if endpoint.images:
+        out = {"images": out}
+    return {k: keras.ops.convert_to_numpy(v).astype("float32") for k, v in out.items()}
+
+
+@pytest.fixture(scope="module", params=registry.family_names())
+def trained(request, tmp_path_factory):
+    """A run folder of `family` trained 2 steps on its demo recipe."""
+    family = request.param
+    folder = tmp_path_factory.mktemp(family) / "run"
+    result = invoke("train", family, "--steps", 2, "--sample-every", 2,
+                    "--checkpoint-every", 2, "--no-tensorboard", "--out", folder)
+    assert result.exit_code == 0, result.output
+    assert os.path.isfile(folder / "checkpoint.keras")
+    return family, folder
+
+
+def test_sample_or_translate_as_declared(trained, tmp_path):
+    family, folder = trained
+    cls = get_family(family)
+    assert provides(cls, "sample") or provides(cls, "translate"), family
+    grid = tmp_path / "grid.png"
+    sampled = invoke("sample", folder, "--n", 4, "--out", grid)
+    if provides(cls, "sample"):
+        assert sampled.exit_code == 0, sampled.output
+        assert grid.is_file()
+    else:
+        assert_one_line_error(sampled)
+        assert "translate" in sampled.stderr
+    samples = sorted(os.listdir(folder / "samples"))
+    assert samples, "no sample grid or strip written"
+    translated = invoke("translate", folder, folder / "samples" / samples[-1],
+                        "--out", tmp_path / "translated")
+    if provides(cls, "translate"):
+        assert translated.exit_code == 0, translated.output
+        assert os.listdir(tmp_path / "translated")
+    else:
+        assert_one_line_error(translated)
+        assert "sample" in translated.stderr
+
+
+@pytest.mark.skipif(not ON_TF, reason="export runs on TensorFlow (checked on the TF run)")
+def test_export_matches_keras(trained, tmp_path):
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from kerasgen.cli.main import load_checkpoint
+
+    family, folder = trained
+    saved = invoke("export", folder, "--out", tmp_path / "exports", "--name", "m")
+    assert saved.exit_code == 0, saved.output
+    lite = invoke("export", folder, "--format", "tflite", "--out", tmp_path / "lite",
+                  "--name", "m")
+    assert lite.exit_code == 0, lite.output
+
+    model = load_checkpoint(str(folder / "checkpoint.keras"))
+    endpoints = model.serving_endpoints()
+    loaded = tf.saved_model.load(str(tmp_path / "exports" / "m" / "1"))
+    assert set(loaded.signatures) == {e.name for e in endpoints} | {"serving_default"}
+    interpreter = Interpreter(model_path=str(tmp_path / "lite" / "m.tflite"))
+    lite_signatures = interpreter.get_signature_list()
+    assert set(lite_signatures) == {e.name for e in endpoints if e.builtin_ops}
+
+    rng = np.random.default_rng(0)
+    for endpoint in endpoints:
+        values = endpoint_inputs(endpoint, rng)
+        expected = keras_outputs(endpoint, values)
+        kwargs = dict(zip(endpoint.input_names, values))
+        served = loaded.signatures[endpoint.name](
+            **{k: tf.constant(v) for k, v in kwargs.items()})
+        for key, value in expected.items():
+            np.testing.assert_allclose(served[key].numpy(), value, atol=1e-5,
+                                       err_msg=f"{family} {endpoint.name} {key}")
+        if endpoint.builtin_ops:
+            runner = interpreter.get_signature_runner(endpoint.name)
+            ran = runner(**kwargs)
+            for key, value in expected.items():
+                np.testing.assert_allclose(ran[key], value, atol=1e-4,
+                                           err_msg=f"{family} {endpoint.name} {key} (TFLite)")
