@@ -51,6 +51,10 @@ def constructor_defaults(cls):
             or not issubclass(klass, GenerativeModel)
         ):
             break
+    if getattr(cls, "ema_network", None) is None:
+        # The core takes `ema_decay`, but a family with no network to
+        # average refuses it: not an option of that family.
+        defaults.pop("ema_decay", None)
     return defaults
 
 

@@ -136,8 +136,9 @@ class GAN(LatentGenerator, AlternatingSteps, GenerativeModel):
         image_size: int. Height and width of the images. Defaults to 28.
         channels: int. 1 (grey) or 3 (RGB). Defaults to 1.
         latent_dim: int. Size of z. Defaults to 100.
-        architecture: `"mlp"` or `"dcgan"`. Defaults to `"mlp"` (and to
-            `"dcgan"` in `DCGAN`).
+        architecture: str. The networks: `"mlp"` (the 2014 paper's dense
+            layers) or `"dcgan"` (strided convolutions). Defaults to
+            `"mlp"` (and to `"dcgan"` in `DCGAN`).
         generator_filters: int. DCGAN: width of the generator's last hidden
             stage; MLP: width of its first hidden layer (then x2, x4).
             Defaults to 64.

@@ -63,8 +63,9 @@ class VAE(LatentGenerator, GenerativeModel):
             classes of a conditional VAE. Defaults to 0.
         beta: float. Weight of the KL term (1 is the plain VAE). Defaults
             to 1.0.
-        reconstruction: `"bernoulli"` or `"gaussian"`. Defaults to
-            `"bernoulli"`.
+        reconstruction: str. The likelihood p(x | z): `"bernoulli"` on
+            pixels in [0, 1] or `"gaussian"` (unit variance) on [-1, 1].
+            Defaults to `"bernoulli"`.
         learning_rate: float. Adam learning rate. Defaults to 1e-3.
         ema_decay: float or None. Average of the decoder's weights used for
             sampling. Defaults to None.

@@ -65,7 +65,7 @@ class CycleGAN(ImageTranslation, GenerativeModel):
 
     Args:
         image_size: int. Height and width, a multiple of 4. Defaults to 256.
-        channels: int. Defaults to 3.
+        channels: int. Channels of both domains' images. Defaults to 3.
         generator_filters: int. Width of the generators' first layer.
             Defaults to 64.
         discriminator_filters: int. Width of the discriminators' first
@@ -85,9 +85,11 @@ class CycleGAN(ImageTranslation, GenerativeModel):
         beta_1: float. Adam's beta_1. Defaults to 0.5.
         constant_steps: int or None. Steps at the initial learning rate
             before the decay starts. Defaults to None.
-        decay_steps: int or None. Steps of the linear decay to 0; None keeps
-            the learning rate constant. (`kerasgen train` sets both to half
-            the run.) Defaults to None.
+        decay_steps: int or None. Steps of the linear decay to 0; 0 keeps
+            the learning rate constant. With both left at None, `plan_run`
+            (run by `kerasgen train`, and by `fit()` when it knows its
+            length) makes half the run constant and half decaying, as in
+            the paper. Defaults to None.
         jitter: bool. Random jitter and mirroring in training. Defaults to
             True.
         seed: int or None. Seeds the jitter and the pool's choices.

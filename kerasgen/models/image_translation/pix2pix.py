@@ -75,11 +75,13 @@ class Pix2Pix(ImageTranslation, GenerativeModel):
         l1_weight: float. lambda, the weight of the L1 loss. Defaults to 100.
         direction: `"a2b"` or `"b2a"`: which half of the paired data is the
             input. Defaults to `"a2b"`.
-        learning_rate: float. Defaults to 2e-4.
-        beta_1: float. Defaults to 0.5.
+        learning_rate: float. Adam's initial learning rate. Defaults to 2e-4.
+        beta_1: float. Adam's beta_1. Defaults to 0.5.
         constant_steps: int or None. Steps at the initial learning rate.
-        decay_steps: int or None. Steps of the linear decay to 0; None keeps
-            it constant. (`kerasgen train` sets both to half the run.)
+        decay_steps: int or None. Steps of the linear decay to 0; 0 keeps
+            it constant. With both left at None, `plan_run` (run by
+            `kerasgen train`, and by `fit()` when it knows its length) makes
+            half the run constant and half decaying. Defaults to None.
         jitter: bool. Random jitter and mirroring in training. Defaults to
             True.
         seed: int or None. Seeds the jitter.
