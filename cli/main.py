@@ -54,7 +54,8 @@ class UsageMistake(UserError):
     exit_code = 2
 
 
-# The exceptions kerasgen raises for bad input (see STYLE.md, "Errors").
+# The exceptions kerasgen raises for bad input: ValueError, TypeError and the
+# file errors, never assert (the library's convention).
 LIBRARY_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError)
 
 

@@ -721,7 +721,7 @@ def test_quiet_native_stderr_keeps_python_writes_and_errors(tmp_path):
     keras.backend.backend() != "jax", reason="the JAX path, run on the JAX test run"
 )
 def test_jax_training_runs_with_tensorflow_unimportable(tmp_path):
-    # DESIGN.md: the zoo's GPU machines have JAX and no TensorFlow. The run
+    # The GPU machines the zoo trains on have JAX and no TensorFlow. The run
     # must train, checkpoint and skip TensorBoard without importing it.
     script = textwrap.dedent("""
         import sys, importlib.abc

@@ -10,6 +10,7 @@ that `import kerasgen` on JAX leaves TensorFlow unimported.
 import configparser
 import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,3 +163,21 @@ def test_wheel_installs_cli_zoo_and_export_inside_kerasgen(tmp_path):
         assert module in names
     top_level = {name.split("/")[0] for name in names}
     assert {n for n in top_level if not n.endswith(".dist-info")} == {"kerasgen"}
+
+
+def test_every_document_the_repository_names_is_in_it():
+    # Comments and docs once pointed readers at notes kept outside the
+    # repository. Every `<name>.md` a tracked file names must be a file
+    # of the repository (named from its root).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tracked = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.split()
+    missing = set()
+    for path in tracked:
+        if not path.endswith((".py", ".md", ".cfg", ".toml", ".txt")) and path != "Makefile":
+            continue
+        with open(os.path.join(root, path), encoding="utf-8") as f:
+            for name in re.findall(r"[A-Za-z0-9_./-]+\.md\b", f.read()):
+                if name not in tracked:
+                    missing.add(f"{path}: {name}")
+    assert not missing, sorted(missing)
