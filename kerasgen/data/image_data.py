@@ -70,6 +70,25 @@ class ImageData:
             self.labels = labels.astype(np.int32)
         if self.class_names is not None:
             self.class_names = [str(name) for name in self.class_names]
+        if self.labels is not None and self.labels.size:
+            # Checked here, where every loader ends: an out-of-range label
+            # crashes deep in TensorFlow's gather and trains silently on JAX
+            # (which clamps indices).
+            bad = np.flatnonzero(self.labels < 0)
+            if bad.size:
+                raise ValueError(
+                    f"Labels are class indices 0..K-1, but {bad.size} of the "
+                    f"{len(self.labels)} labels are negative (e.g. "
+                    f"{int(self.labels[bad[0]])} at index {int(bad[0])}). "
+                    f"Received: source={self.source!r}"
+                )
+            if self.class_names and self.labels.max() >= len(self.class_names):
+                high = int(self.labels.max())
+                raise ValueError(
+                    f"There are {len(self.class_names)} class names but a "
+                    f"label of {high}: labels must be 0.."
+                    f"{len(self.class_names) - 1}. Received: source={self.source!r}"
+                )
 
     @property
     def num_classes(self):

@@ -7,14 +7,13 @@ inside the loader that needs them.
 """
 
 import concurrent.futures
-import contextlib
 import difflib
 import gzip
-import io
 import itertools
 import logging
 import os
 import re
+import stat
 import struct
 
 import numpy as np
@@ -67,8 +66,10 @@ def load_images(
       `x_train` (else the first array), and optional labels under the
       matching `y_<split>`, `labels`, `y` or `y_train`. uint8, floats in
       [0, 1], [-1, 1] or [0, 255] are detected and converted to uint8.
-    - `"tfds:<name>[:<split>]"`: a tensorflow-datasets dataset. It needs the
-      `tensorflow-datasets` package and, the first time, a network.
+    - `"tfds:<name>[:<split>]"`: a tensorflow-datasets dataset already
+      prepared in the tfds data dir (`TFDS_DATA_DIR`, default
+      `~/tensorflow_datasets`): prepare it once with `tfds build <name>`.
+      It needs the `tensorflow-datasets` package; nothing is downloaded.
 
     Unreadable or corrupt image files are skipped and counted in
     `ImageData.skipped`, with one warning on the `kerasgen.data` logger.
@@ -518,31 +519,62 @@ def _load_npz(path, **options):
 # --- image files and folders -------------------------------------------------
 
 
+def decode_image(path, channels=None):
+    """Opens one image file as a Pillow image in mode `"L"` or `"RGB"`: the
+    one reader of every image kerasgen loads (training data, pairs and
+    `kerasgen translate`), so that all of them read a file alike.
+
+    EXIF orientation is applied, 16-bit and float images are scaled to
+    8 bits (a 16-bit PNG would otherwise clip to white), palettes and alpha
+    are dropped. `channels` 1 or 3 picks `"L"` or `"RGB"`; `None` keeps the
+    native one. The image is fully decoded before the file is closed.
+
+    Raises:
+        OSError, ValueError, SyntaxError: Pillow cannot read the file.
+        PIL.Image.DecompressionBombError: the image has more pixels than
+            `PIL.Image.MAX_IMAGE_PIXELS` allows (twice its value).
+
+    Example:
+
+    ```python
+    import os, tempfile
+    from PIL import Image
+    path = os.path.join(tempfile.mkdtemp(), "x.png")
+    Image.new("I;16", (4, 4), 65535).save(path)
+    decode_image(path).getextrema()  # (255, 255)
+    ```
+    """
+    with Image.open(path) as image:
+        if image.getexif().get(0x0112, 1) != 1:  # EXIF orientation.
+            image = ImageOps.exif_transpose(image)
+        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+            pixels = np.asarray(image, dtype=np.float64)
+            if pixels.max(initial=0) > 255:  # 16-bit.
+                pixels = pixels * (255.0 / 65535.0)
+            image = Image.fromarray(
+                np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+            )
+        elif image.mode == "P":
+            image = image.convert("RGBA")
+        native = "L" if image.mode in ("1", "L", "LA", "La") else "RGB"
+        mode = {1: "L", 3: "RGB"}.get(channels, native)
+        image = image.convert(mode) if image.mode != mode else image.copy()
+    return image
+
+
+# What Pillow raises for a file it cannot (or will not) decode.
+IMAGE_READ_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
 def _read_image_file(path, image_size, channels):
     """Decodes one image file to uint8 (H, W, C), or None if unreadable."""
     try:
-        with Image.open(path) as image:
-            if image.getexif().get(0x0112, 1) != 1:  # EXIF orientation.
-                image = ImageOps.exif_transpose(image)
-            if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                pixels = np.asarray(image, dtype=np.float64)
-                if pixels.max(initial=0) > 255:  # 16-bit.
-                    pixels = pixels * (255.0 / 65535.0)
-                image = Image.fromarray(
-                    np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
-                )
-            elif image.mode == "P":
-                image = image.convert("RGBA")
-            native = "L" if image.mode in ("1", "L", "LA", "La") else "RGB"
-            mode = {1: "L", 3: "RGB"}.get(channels, native)
-            if image.mode != mode:
-                image = image.convert(mode)
-            if image_size is not None and image.size != image_size[::-1]:
-                image = image.resize(
-                    image_size[::-1], Image.Resampling.BILINEAR
-                )
-            array = np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        image = decode_image(path, channels)
+        if image_size is not None and image.size != image_size[::-1]:
+            image = image.resize(image_size[::-1], Image.Resampling.BILINEAR)
+        array = np.asarray(image, dtype=np.uint8)
+    except IMAGE_READ_ERRORS as error:
+        logger.debug("cannot read %s: %s", path, error)
         return None
     return array[..., None] if array.ndim == 2 else array
 
@@ -559,18 +591,44 @@ def _read_image_files(paths, image_size, channels):
         return list(executor.map(read, paths))
 
 
-def _list_image_files(folder):
-    paths = []
+def _list_image_files(folder, not_regular=None):
+    """The image files under `folder`, recursively, in natural order.
+
+    Symlinked folders are followed, but each real folder is read once (a
+    link to a parent would otherwise list the same files over and over).
+    Entries that are not regular files (a FIFO or device named *.png would
+    block a reader forever) are skipped with a warning, and appended to the
+    list `not_regular` when one is given.
+    """
+    paths, odd, seen = [], [], set()
     for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:  # reached again through a symlink
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(
-            (d for d in dirs if not d.startswith(".")), key=_natural_key
+            (d for d in dirs if not d.startswith(".")
+             and os.path.realpath(os.path.join(root, d)) not in seen),
+            key=_natural_key,
         )
-        paths.extend(
-            os.path.join(root, name)
-            for name in sorted(files, key=_natural_key)
-            if not name.startswith(".")
-            and name.lower().endswith(IMAGE_EXTENSIONS)
+        for name in sorted(files, key=_natural_key):
+            if name.startswith(".") or not name.lower().endswith(IMAGE_EXTENSIONS):
+                continue
+            path = os.path.join(root, name)
+            try:
+                regular = stat.S_ISREG(os.stat(path).st_mode)
+            except OSError:  # a dangling link: the reader counts it
+                regular = True
+            (paths if regular else odd).append(path)
+    if odd:
+        logger.warning(
+            "Skipped %d entr(ies) in %s that are not regular files (FIFO, "
+            "device or socket), e.g. %s", len(odd), folder,
+            os.path.relpath(odd[0], folder),
         )
+        if not_regular is not None:
+            not_regular.extend(odd)
     return paths
 
 
@@ -628,8 +686,9 @@ def _take_per_class(paths, labels, max_images):
 
 def _load_folder(folder, **options):
     root, class_folders = _resolve_split(folder, options["split"])
+    not_regular = []
     if class_folders is None:
-        paths = _list_image_files(root)
+        paths = _list_image_files(root, not_regular)
         top_level = [p for p in paths if os.path.dirname(p) == root]
         class_folders = sorted(
             {os.path.relpath(p, root).split(os.sep)[0] for p in paths},
@@ -640,7 +699,7 @@ def _load_folder(folder, **options):
     else:
         paths = [
             p for name in class_folders
-            for p in _list_image_files(os.path.join(root, name))
+            for p in _list_image_files(os.path.join(root, name), not_regular)
         ]
     if not paths:
         raise ValueError(
@@ -685,7 +744,7 @@ def _load_folder(folder, **options):
         labels = np.asarray([labels[i] for i in kept], np.int32)
     return ImageData(
         images=images, labels=labels, class_names=class_folders,
-        source=root, skipped=skipped,
+        source=root, skipped=skipped + len(not_regular),
     )
 
 
@@ -770,23 +829,16 @@ def _load_tfds(source, **options):
             f"Received: source={source!r}"
         ) from e
     if not builder.is_prepared():
-        captured = io.StringIO()  # tfds prints its progress: keep it quiet.
-        try:
-            with contextlib.redirect_stdout(captured):
-                builder.download_and_prepare()
-        except Exception as e:
-            reason = str(e).splitlines()[0] if str(e) else ""
-            raise ValueError(
-                f"Could not download and prepare the tensorflow-datasets "
-                f"dataset {name!r} into '{builder.data_dir}' "
-                f"({type(e).__name__}: {reason}). Is there a network? Prepare "
-                f"it once where there is one, or pass a local folder, IDX or "
-                f".npz file instead. Received: source={source!r}"
-            ) from e
-        finally:
-            if captured.getvalue().strip():
-                logger.info("%s", captured.getvalue().strip())
-
+        # Downloading here would retry for minutes without a network, with
+        # nothing said: the data is prepared once, on purpose, instead.
+        raise ValueError(
+            f"The tensorflow-datasets dataset {name!r} is not prepared in "
+            f"'{builder.data_dir}'. Prepare it once on a machine with a "
+            f"network (`tfds build {name}`, or "
+            f"`tfds.builder({name!r}).download_and_prepare()`), then copy its "
+            f"folder here or point TFDS_DATA_DIR at it; or pass a local "
+            f"folder, IDX or .npz file. Received: source={source!r}"
+        )
     info = builder.info
     if info.splits and re.split(r"[\[+]", split)[0] not in info.splits:
         raise ValueError(
