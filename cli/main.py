@@ -55,8 +55,13 @@ class UsageMistake(UserError):
 
 
 # The exceptions kerasgen raises for bad input: ValueError, TypeError and the
-# file errors, never assert (the library's convention).
-LIBRARY_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError)
+# file errors, never assert (the library's convention). A name that is taken
+# (an export over an existing file or folder) or a folder the user cannot
+# write is the user's to fix as well.
+LIBRARY_ERRORS = (
+    ValueError, TypeError, FileNotFoundError, NotADirectoryError,
+    FileExistsError, IsADirectoryError, PermissionError,
+)
 
 
 def debug_enabled():
@@ -270,6 +275,13 @@ backend_option = click.option(
 )
 
 
+allow_nonfinite_option = click.option(
+    "--allow-nonfinite", is_flag=True,
+    help="Use a checkpoint whose weights hold NaN or infinity (refused "
+         "otherwise: such a model samples garbage).",
+)
+
+
 # --- Option types ---------------------------------------------------------------
 
 
@@ -367,17 +379,19 @@ def families():
               help="Enlarge the grid by this integer factor (nearest "
                    f"neighbour); auto: until its long side is {VIEW_SIZE} px "
                    "or more; 1: as sampled.")
+@allow_nonfinite_option
 @backend_option
 @debug_option
 @user_errors
-def sample(checkpoint, n, out, seed, nrow, label, scale, backend):
+def sample(checkpoint, n, out, seed, nrow, label, scale, allow_nonfinite, backend):
     """Draw samples from a checkpoint into a PNG grid.
 
     CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras).
     """
     select_backend(backend)
+    check_png_path(out, "--out")
     path = resolve_checkpoint(checkpoint)
-    model = load_checkpoint(path)
+    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
     from kerasgen.models.interfaces import require
     from kerasgen.utils.images import make_grid
     from kerasgen.utils.images import save_png
@@ -398,6 +412,17 @@ def sample(checkpoint, n, out, seed, nrow, label, scale, backend):
     grid = make_grid(images, nrow=nrow)
     save_png(upscale(grid, factor=scale), out)
     click.echo(f"Wrote {len(images)} samples of {path} to {out}")
+
+
+def check_png_path(path, option):
+    """Refuses a file name whose extension names another format than PNG:
+    kerasgen writes PNG only, and `x.jpg` holding PNG bytes misleads."""
+    extension = os.path.splitext(os.fspath(path))[1]
+    if extension and extension.lower() != ".png":
+        raise UsageMistake(
+            f"{option} must be a .png file: kerasgen writes PNG only. "
+            f"Received: {option} {path}"
+        )
 
 
 def resolve_checkpoint(checkpoint):
@@ -423,26 +448,137 @@ def resolve_checkpoint(checkpoint):
     return path
 
 
-def load_checkpoint(path):
-    """`keras.saving.load_model` (safe mode) after registering kerasgen."""
+# A config value this large in a dimension-like field (image_size,
+# latent_dim, *_filters, num_classes, ...) is a crafted or corrupt file: the
+# zoo's largest models use a few thousand at most, and building one with a
+# million would try to allocate terabytes before failing.
+MAX_CONFIG_DIMENSION = 1 << 16
+_DIMENSION_KEY = ("size", "dim", "filters", "channels", "classes", "layers",
+                  "blocks", "units", "depth")
+
+
+def _read_archive_config(path):
+    """The `config.json` of a `.keras` archive, after checking every member
+    against its CRC (a flipped byte in the weights would otherwise load as
+    wrong, or NaN, weights); a `UserError` naming what is wrong."""
+    import json
+    import zipfile
+    import zlib
+
+    where = f"Received: checkpoint={path}"
+    if not zipfile.is_zipfile(path):
+        raise UserError(
+            f"The checkpoint {path} ({os.path.getsize(path):,} bytes) is not a "
+            f".keras archive: it is not a zip file (truncated, corrupt, or "
+            f"another format). {where}"
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+            if broken is not None:
+                raise UserError(
+                    f"The checkpoint {path} is corrupt: its member {broken} "
+                    f"fails its CRC check (a damaged copy?). {where}"
+                )
+            if "config.json" not in archive.namelist():
+                raise UserError(
+                    f"The checkpoint {path} is a zip file but not a .keras "
+                    f"archive: it has no config.json. {where}"
+                )
+            return json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError,
+            ValueError) as error:  # json.JSONDecodeError is a ValueError
+        if debug_enabled():
+            raise
+        reason = " ".join(str(error).split())[:200]
+        raise UserError(
+            f"The checkpoint {path} is corrupt ({type(error).__name__}: "
+            f"{reason}). {where}"
+        ) from error
+
+
+def _check_dimensions(config, path):
+    """Refuses an absurd dimension in the model's config (see
+    `MAX_CONFIG_DIMENSION`) before anything is built."""
+    values = (config or {}).get("config") or {}
+    for key, value in values.items() if isinstance(values, dict) else ():
+        if (
+            isinstance(value, int) and not isinstance(value, bool)
+            and key.lower().endswith(_DIMENSION_KEY)
+            and abs(value) > MAX_CONFIG_DIMENSION
+        ):
+            raise UserError(
+                f"The checkpoint {path} asks for {key}={value:,}, more than "
+                f"{MAX_CONFIG_DIMENSION:,}: a corrupt or crafted config, not "
+                f"a model kerasgen can build. Received: checkpoint={path}"
+            )
+
+
+def _check_finite(model, path):
+    """Refuses weights with NaN or infinity: such a model samples garbage
+    (a run that diverged), which is better said than drawn."""
+    import numpy as np
+
+    keras = import_keras()
+    bad = [
+        variable.path for variable in model.weights
+        if not np.isfinite(keras.ops.convert_to_numpy(variable)).all()
+    ]
+    if bad:
+        raise UserError(
+            f"{len(bad)} of the {len(model.weights)} weight variables of the "
+            f"checkpoint {path} hold NaN or infinite values (e.g. {bad[0]}): "
+            f"the run diverged. Pass --allow-nonfinite to use it anyway. "
+            f"Received: checkpoint={path}"
+        )
+
+
+def load_checkpoint(path, allow_nonfinite=False):
+    """`keras.saving.load_model` (safe mode) after registering kerasgen.
+
+    Every failure is one `UserError` that says what is wrong with the file:
+    not a zip (truncated, random bytes), a member that fails its CRC (a
+    flipped byte), an absurd dimension in its config (see
+    `MAX_CONFIG_DIMENSION`), a model that is not a kerasgen family, or,
+    unless `allow_nonfinite`, weights with NaN or infinite values.
+    """
     keras = import_keras()
     from kerasgen.models import load_all
 
-    load_all()  # registers every family with Keras
-
+    families = load_all()  # registers every family with Keras
+    config = _read_archive_config(path)
+    _check_dimensions(config, path)
     try:
         # Building the model is where TensorFlow probes for CUDA (an
         # `E0000 ... cuInit` line on a machine without a GPU).
         with quiet_native_stderr():
-            return keras.saving.load_model(path)
-    except (ValueError, TypeError, OSError, KeyError) as error:
+            model = keras.saving.load_model(path)
+    except (ValueError, TypeError, OSError, KeyError, MemoryError) as error:
         if debug_enabled():
             raise
-        reason = " ".join(str(error).split())[:300]
+        reason = " ".join(str(error).split())[:300] or type(error).__name__
         raise UserError(
             f"Could not load the checkpoint {path}: {reason}. "
             f"Received: checkpoint={path}"
         ) from error
+    except Exception as error:
+        # TensorFlow's out-of-memory error, without importing TensorFlow.
+        if debug_enabled() or type(error).__name__ != "ResourceExhaustedError":
+            raise
+        raise UserError(
+            f"Out of memory while building the model of the checkpoint "
+            f"{path}. Received: checkpoint={path}"
+        ) from error
+    if type(model) not in set(families.values()):
+        raise UserError(
+            f"The checkpoint {path} holds a {type(model).__name__}, which is "
+            f"not a kerasgen family ({', '.join(sorted(families))}): kerasgen "
+            f"loads the checkpoints that `kerasgen train` writes. "
+            f"Received: checkpoint={path}"
+        )
+    if not allow_nonfinite:
+        _check_finite(model, path)
+    return model
 
 
 def _register_commands():

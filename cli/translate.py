@@ -16,6 +16,7 @@ import click
 
 from kerasgen.cli.main import UsageMistake
 from kerasgen.cli.main import UserError
+from kerasgen.cli.main import allow_nonfinite_option
 from kerasgen.cli.main import backend_option
 from kerasgen.cli.main import debug_option
 from kerasgen.cli.main import load_checkpoint
@@ -69,10 +70,13 @@ def find_images(paths):
 
 def read_image(path, image_size, channels=3, half=None):
     """One image file as float32 `(image_size, image_size, channels)` in
-    [-1, 1]: converted to RGB (or greyscale) and resized with Pillow
-    (bilinear), without cropping; `half="left"` or `"right"` first takes
-    that half of a side-by-side pair. Raises `OSError` (or `ValueError`)
-    when Pillow cannot read it.
+    [-1, 1]: decoded by the training loader's reader
+    (`kerasgen.data.sources.decode_image`: 16-bit, palette, EXIF alike),
+    converted to RGB (or greyscale) and resized with Pillow (bilinear),
+    without cropping; `half="left"` or `"right"` first takes that half of a
+    side-by-side pair. Raises one of `IMAGE_READ_ERRORS` (`OSError`,
+    `ValueError`, Pillow's `DecompressionBombError`) when Pillow cannot
+    read it.
 
     Example:
 
@@ -88,20 +92,20 @@ def read_image(path, image_size, channels=3, half=None):
     from PIL import Image
 
     from kerasgen.data import to_unit_range
+    from kerasgen.data.sources import decode_image
 
-    with Image.open(path) as picture:
-        picture = picture.convert("RGB" if channels == 3 else "L")
-        if half is not None:
-            width, height = picture.size
-            if abs(width - 2 * height) > 0.05 * width:
-                raise UsageMistake(
-                    f"--pairs takes side-by-side pairs (width = 2 x height); "
-                    f"{path} is {width}x{height}. Received: --pairs"
-                )
-            left = 0 if half == "left" else width // 2
-            picture = picture.crop((left, 0, left + width // 2, height))
-        picture = picture.resize((image_size, image_size), Image.Resampling.BILINEAR)
-        pixels = np.asarray(picture, np.uint8)
+    picture = decode_image(path, 3 if channels == 3 else 1)
+    if half is not None:
+        width, height = picture.size
+        if abs(width - 2 * height) > 0.05 * width:
+            raise UsageMistake(
+                f"--pairs takes side-by-side pairs (width = 2 x height); "
+                f"{path} is {width}x{height}. Received: --pairs"
+            )
+        left = 0 if half == "left" else width // 2
+        picture = picture.crop((left, 0, left + width // 2, height))
+    picture = picture.resize((image_size, image_size), Image.Resampling.BILINEAR)
+    pixels = np.asarray(picture, np.uint8)
     return to_unit_range(pixels.reshape(image_size, image_size, channels))
 
 
@@ -170,11 +174,12 @@ def _outputs(out, images, strip):
                    "--strip the other half is shown as the target.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Images per call of the generator.")
+@allow_nonfinite_option
 @backend_option
 @debug_option
 @user_errors
 def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
-              batch_size, backend):
+              batch_size, allow_nonfinite, backend):
     """Translate IMAGES with an image-to-image CHECKPOINT into --out DIR.
 
     CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras) of
@@ -204,10 +209,12 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
                 f"--overwrite to replace them, or another --out. Received: --out {out}"
             )
 
-    model = load_checkpoint(path)
+    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
     direction = translation_direction(model, direction)
     spec = model.data_spec()
     size, channels = int(spec.image_size), int(spec.channels)
+
+    from kerasgen.data.sources import IMAGE_READ_ERRORS
 
     halves = ("left", "right") if direction == "a2b" else ("right", "left")
     read, targets, skipped = [], {}, []
@@ -217,7 +224,7 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
                 file, size, channels, half=halves[0] if pairs else None)))
             if pairs:
                 targets[file] = read_image(file, size, channels, half=halves[1])
-        except (OSError, ValueError, SyntaxError) as error:  # PIL's errors
+        except IMAGE_READ_ERRORS as error:  # one bad file skips only itself
             logger.debug("cannot read %s: %s", file, error)
             skipped.append(file)
     if skipped:
