@@ -16,6 +16,8 @@ import os
 import click
 
 from kerasgen.cli.main import UsageMistake
+from kerasgen.cli.main import UserError
+from kerasgen.cli.main import allow_nonfinite_option
 from kerasgen.cli.main import debug_option
 from kerasgen.cli.main import load_checkpoint
 from kerasgen.cli.main import resolve_checkpoint
@@ -84,9 +86,14 @@ def _use_tensorflow():
 @click.option("--select-tf-ops", is_flag=True,
               help="TFLite: allow TensorFlow ops (needs the Flex delegate); adds "
                    "the signatures that need them (generate_from_seed).")
+@click.option("--overwrite", is_flag=True,
+              help="TFLite: replace a .tflite file of the same name (refused "
+                   "otherwise; SavedModel versions are never replaced).")
+@allow_nonfinite_option
 @debug_option
 @user_errors
-def export(source, format_, out, name, version, quantize, batch, select_tf_ops):
+def export(source, format_, out, name, version, quantize, batch, select_tf_ops,
+           overwrite, allow_nonfinite):
     """Export a checkpoint as a SavedModel (for TF Serving) or TFLite files.
 
     SOURCE is a .keras checkpoint or a run folder (runs/<name>); zoo preset
@@ -104,13 +111,19 @@ def export(source, format_, out, name, version, quantize, batch, select_tf_ops):
             "--version applies to --format saved_model only. "
             f"Received: --format tflite --version {version}"
         )
+    if format_ == "saved_model" and overwrite:
+        raise UsageMistake(
+            "--overwrite applies to --format tflite only: SavedModel versions "
+            "are never replaced (leave out --version to write the next one). "
+            "Received: --format saved_model --overwrite"
+        )
     path = resolve_source(source)
     name = name or default_name(source, path)
     from kerasgen.export.serving import check_model_name
 
     check_model_name(name)
     _use_tensorflow()
-    model = load_checkpoint(path)
+    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
     import kerasgen.export
 
     if format_ == "saved_model":
@@ -122,9 +135,23 @@ def export(source, format_, out, name, version, quantize, batch, select_tf_ops):
         click.echo(f"Wrote the SavedModel {target} ({directory_size(target):,} bytes)")
         click.echo(f"TF Serving config: {os.path.join(os.path.abspath(out), 'models.config')}")
         return
-    for kind in quantize or ("none",):
+    from kerasgen.export.litert import tflite_file_name
+
+    kinds = quantize or ("none",)
+    if not overwrite:  # all of them checked before the first conversion
+        taken = [
+            file for file in (
+                os.path.join(out, tflite_file_name(name, kind)) for kind in kinds
+            ) if os.path.lexists(file)
+        ]
+        if taken:
+            raise UserError(
+                f"{', '.join(taken)} exist(s) already. Pass --overwrite to "
+                f"replace, or another --name or --out. Received: --name {name}"
+            )
+    for kind in kinds:
         target = kerasgen.export.tflite(
             model, out, quantize=kind, name=name, batch_size=batch,
-            select_tf_ops=select_tf_ops,
+            select_tf_ops=select_tf_ops, overwrite=overwrite,
         )
         click.echo(f"Wrote {target} ({kind}, {os.path.getsize(target):,} bytes)")

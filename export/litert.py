@@ -78,6 +78,7 @@ def tflite(
     select_tf_ops=False,
     batch_size=None,
     verify=True,
+    overwrite=False,
 ):
     """Exports a kerasgen model as a TFLite (LiteRT) flatbuffer.
 
@@ -104,6 +105,10 @@ def tflite(
             the inputs to the batch it is given). Defaults to None.
         verify: bool. Run each signature once on zeros with LiteRT after
             conversion (needs `ai-edge-litert`). Defaults to True.
+        overwrite: bool. Replace an existing file at the path. Defaults to
+            False: an existing file raises `FileExistsError` before anything
+            is converted (like a SavedModel version, never replaced
+            silently).
 
     Returns:
         The path of the `.tflite` file written.
@@ -113,6 +118,8 @@ def tflite(
             the message names them and the model's type.
         ValueError: the model declares no serving endpoints, or none that
             TFLite builtins can run and `select_tf_ops` is False.
+        FileExistsError: the file exists and `overwrite` is False.
+        IsADirectoryError: the path is a folder.
 
     Example:
 
@@ -152,6 +159,17 @@ def tflite(
     else:
         stem = default_model_name(model) if name is None else name
         path = os.path.abspath(os.path.join(out, tflite_file_name(stem, quantize)))
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"The TFLite file's path {path} is a folder. Pass another name or "
+            f"out. Received: out={out!r}"
+        )
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(
+            f"{path} exists already; an export never replaces a file "
+            f"silently. Pass overwrite=True (`--overwrite`) or another name. "
+            f"Received: out={out!r}"
+        )
 
     with tempfile.TemporaryDirectory(prefix="kerasgen-tflite-") as saved:
         archive.write_out(saved, verbose=False)

@@ -174,6 +174,7 @@ def saved_model(model, out_dir, *, name=None, version=None, batch_size=None):
     tmp = tempfile.mkdtemp(prefix=f".tmp-{os.getpid()}-", dir=model_dir)
     try:
         archive.write_out(tmp, verbose=False)
+        _apply_umask(tmp)
         target = _claim_version(model_dir, tmp, version)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -181,6 +182,26 @@ def saved_model(model, out_dir, *, name=None, version=None, batch_size=None):
     write_models_config(out_dir)
     logger.debug("Wrote the SavedModel %s (%s)", target, _format_size(directory_size(target)))
     return target
+
+
+def _current_umask():
+    mask = os.umask(0o022)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
+def _apply_umask(folder):
+    """Gives `folder` (made 0700 by `mkdtemp`) and the folders under it the
+    mode a plain `mkdir` would (0777 minus the umask), and its files 0666
+    minus the umask: TF Serving often runs as another user, who must be
+    able to read the version folder."""
+    mask = _current_umask()
+    os.chmod(folder, 0o777 & ~mask)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o666 & ~mask)
 
 
 def _claim_version(model_dir, tmp, version):
