@@ -533,14 +533,17 @@ def _check_finite(model, path):
         )
 
 
-def load_checkpoint(path, allow_nonfinite=False):
+def load_checkpoint(path, allow_nonfinite=True):
     """`keras.saving.load_model` (safe mode) after registering kerasgen.
 
     Every failure is one `UserError` that says what is wrong with the file:
     not a zip (truncated, random bytes), a member that fails its CRC (a
     flipped byte), an absurd dimension in its config (see
     `MAX_CONFIG_DIMENSION`), a model that is not a kerasgen family, or,
-    unless `allow_nonfinite`, weights with NaN or infinite values.
+    when `allow_nonfinite` is False, weights with NaN or infinite values.
+    The commands that use the weights (sample, translate, export) pass
+    False unless `--allow-nonfinite`; the default, True, leaves resuming
+    a run (`kerasgen train --resume`) as it was.
     """
     keras = import_keras()
     from kerasgen.models import load_all
@@ -569,7 +572,10 @@ def load_checkpoint(path, allow_nonfinite=False):
             f"Out of memory while building the model of the checkpoint "
             f"{path}. Received: checkpoint={path}"
         ) from error
-    if type(model) not in set(families.values()):
+    from kerasgen.training.base import GenerativeModel
+
+    # A user's subclass of a family is welcome; a plain Keras model is not.
+    if not isinstance(model, GenerativeModel):
         raise UserError(
             f"The checkpoint {path} holds a {type(model).__name__}, which is "
             f"not a kerasgen family ({', '.join(sorted(families))}): kerasgen "
