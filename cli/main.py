@@ -565,8 +565,14 @@ def load_checkpoint(path, allow_nonfinite=True):
             f"Received: checkpoint={path}"
         ) from error
     except Exception as error:
-        # TensorFlow's out-of-memory error, without importing TensorFlow.
-        if debug_enabled() or type(error).__name__ != "ResourceExhaustedError":
+        # The backends' out-of-memory errors (TensorFlow's
+        # ResourceExhaustedError, XLA's RESOURCE_EXHAUSTED status on JAX),
+        # told by name so that neither backend is imported for it.
+        out_of_memory = type(error).__name__ == "ResourceExhaustedError" or (
+            "RESOURCE_EXHAUSTED" in str(error)
+            and type(error).__name__ in ("XlaRuntimeError", "JaxRuntimeError")
+        )
+        if debug_enabled() or not out_of_memory:
             raise
         raise UserError(
             f"Out of memory while building the model of the checkpoint "

@@ -54,6 +54,11 @@ def find_images(paths):
             found.extend(_list_image_files(path))
         elif os.path.isfile(path):
             found.append(path)
+        elif os.path.exists(path):  # a FIFO or device: reading it may block
+            raise UsageMistake(
+                f"{path} is not a regular file (a FIFO, device or socket). "
+                f"Received: IMAGES={path}"
+            )
         else:
             raise UsageMistake(
                 f"No such image file or folder: {path}. Received: IMAGES={path}"

@@ -346,3 +346,10 @@ def test_an_unprepared_tfds_dataset_fails_at_once(tmp_path, monkeypatch):
     assert_one_line_error(result, code=1)
     assert "is not prepared" in result.stderr and "tfds build mnist" in result.stderr
     assert time.monotonic() - started < 30  # importing tensorflow_datasets included
+
+
+def test_translate_refuses_a_fifo_named_on_the_command_line(cyclegan, tmp_path):
+    os.mkfifo(tmp_path / "pipe.png")
+    result = invoke("translate", cyclegan, tmp_path / "pipe.png", "--out", tmp_path / "out")
+    assert_one_line_error(result, code=2)
+    assert "not a regular file" in result.stderr
