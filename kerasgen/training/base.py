@@ -70,6 +70,46 @@ def _check_count(step, argument, value):
         )
 
 
+# Hyper-parameters checked on every family that sets them (by name): a
+# nonsense value trains without complaint (a negative learning rate ascends
+# the loss, beta_1 >= 1 never forgets) or builds zero-sized weights.
+_RATE_ATTRIBUTES = ("learning_rate",)
+_BETA_ATTRIBUTES = ("beta_1", "beta_2")
+_SIZE_ATTRIBUTES = ("latent_dim", "image_size", "filters")
+
+
+def _check_hyperparameters(model):
+    import math
+
+    def refuse(name, value, expected):
+        raise ValueError(
+            f"{type(model).__name__}: `{name}` must be {expected}. "
+            f"Received: {name}={value!r}"
+        )
+
+    for name in _RATE_ATTRIBUTES:
+        value = getattr(model, name, None)
+        # A schedule (or any non-number) is the optimizer's business.
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            if not math.isfinite(float(value)) or float(value) <= 0:
+                refuse(name, value, "a finite number > 0")
+    for name in _BETA_ATTRIBUTES:
+        value = getattr(model, name, None)
+        if value is None:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                or not 0.0 <= float(value) < 1.0):
+            refuse(name, value, "a number in [0, 1)")
+    names = [n for n in vars(model) if n.endswith("_filters")]
+    for name in list(_SIZE_ATTRIBUTES) + sorted(names):
+        value = getattr(model, name, None) if name in vars(model) else None
+        if value is None:
+            continue
+        if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+                or value < 1):
+            refuse(name, value, "an int >= 1")
+
+
 @dataclasses.dataclass(frozen=True)
 class UpdateStep:
     """One gradient update that a model makes for every batch (or every
@@ -357,7 +397,9 @@ class GenerativeModel(keras.Model):
 
     def _finish_networks(self):
         """Families call this at the end of `__init__`, once every network
-        exists: it creates the EMA copy and marks the model built."""
+        exists: it checks the hyper-parameters the family set, creates the
+        EMA copy and marks the model built."""
+        _check_hyperparameters(self)
         if self.ema_decay is not None:
             if self.ema_network is None:
                 raise ValueError(
