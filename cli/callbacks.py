@@ -60,15 +60,78 @@ class _StepCallback(keras.callbacks.Callback):
         pass
 
 
+class Diverged(RuntimeError):
+    """Training produced a non-finite loss or weight at `step`."""
+
+    def __init__(self, step, name, value):
+        super().__init__(f"Training diverged at step {step}: {name} is {value}")
+        self.step = step
+        self.name = name
+        self.value = value
+
+
+def _non_finite_log(logs):
+    """The first `(name, value)` of `logs` that is not a finite number."""
+    for key in sorted(logs):
+        try:
+            value = float(logs[key])
+        except (TypeError, ValueError):
+            continue
+        if not np.isfinite(value):
+            return key, value
+    return None
+
+
+def non_finite_variable(model):
+    """The path of the first variable of `model` (its weights, then its
+    optimizers' slots) holding a NaN or an infinity, or None."""
+    variables = list(model.variables)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    for variable in variables:
+        value = keras.ops.convert_to_numpy(variable.value)
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all():
+            return getattr(variable, "path", variable.name)
+    return None
+
+
+class FiniteGuard(_StepCallback):
+    """Raises `Diverged` at the first batch whose logs (the losses) are NaN
+    or infinite, or, on the steps where something is written from the
+    weights (`weight_steps`: the sample and checkpoint intervals, and
+    `total`), whose weights are. The logs are on the host already (the
+    loss log writes them), so checking them every batch costs nothing; the
+    weights are copied to the host only on those steps. It runs first among
+    the callbacks, so nothing is written for that batch."""
+
+    def __init__(self, weight_steps=(), total=0):
+        super().__init__(every=1, total=total)
+        self.weight_steps = [max(1, int(every)) for every in weight_steps]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        bad = _non_finite_log(logs or {})
+        if bad is not None:
+            raise Diverged(self.step, *bad)
+        if self.step >= self.total or any(
+                self.step % every == 0 for every in self.weight_steps):
+            name = non_finite_variable(self.model)  # on JAX: syncs the state
+            if name is not None:
+                raise Diverged(self.step, "the weight", f"not finite ({name})")
+
+
 class Checkpoint(_StepCallback):
     """Saves the whole model (with its optimizers) every `every` steps and at
     the last one, replacing `path` atomically: a run killed while saving
-    keeps its previous checkpoint."""
+    keeps its previous checkpoint. A model with a non-finite weight is
+    never saved: `Diverged` is raised instead, and the last finite
+    checkpoint stays. `on_save()` is called after each save."""
 
-    def __init__(self, path, every, total):
+    def __init__(self, path, every, total, *, on_save=None):
         super().__init__(every, total)
         self.path = os.fspath(path)
         self.saved_step = None
+        self.on_save = on_save
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -82,9 +145,15 @@ class Checkpoint(_StepCallback):
             self.save()
 
     def save(self):
+        model = self.model  # on JAX: syncs the training state first
+        bad = non_finite_variable(model)
+        if bad is not None:
+            raise Diverged(self.step, "the weight", f"not finite ({bad})")
         with atomic_write(self.path) as tmp:
-            self.model.save(tmp)
+            model.save(tmp)
         self.saved_step = self.step
+        if self.on_save is not None:
+            self.on_save()
         # DEBUG: a line on stderr would break the live progress bar.
         logger.debug("step %d: checkpoint %s", self.step, self.path)
 

@@ -34,6 +34,7 @@ so the step count (and the phase) goes on from there.
 """
 
 import datetime
+import errno
 import inspect
 import json
 import logging
@@ -75,12 +76,17 @@ TRAIN_DEFAULTS = {
     "sample_every": DEFAULT_SAMPLE_EVERY,
     "checkpoint_every": DEFAULT_CHECKPOINT_EVERY,
     "tensorboard": True,
+    "on_nan": "stop",
 }
 # Options restored from config.json on --resume unless given again.
 RESUMABLE = (
     "data", "steps", "epochs", "batch_size", "seed", "sample_every",
-    "checkpoint_every", "num_samples", "tensorboard",
+    "checkpoint_every", "num_samples", "tensorboard", "on_nan",
 )
+# --on-nan rollback: how often a run goes back to its checkpoint before it
+# gives up, and the factor each rollback applies to the learning rates.
+MAX_ROLLBACKS = 3
+ROLLBACK_LR_FACTOR = 0.5
 # Short options that set a constructor argument of the same meaning.
 MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1"}
 # Constructor arguments without an option of their own: Keras's, and `seed`,
@@ -144,6 +150,12 @@ def _common_params():
                     f"in each strip (at most and by default {MAX_STRIP_IMAGES})."),
         option(["--tensorboard/--no-tensorboard"], default=True, show_default=True,
                help="Write TensorBoard logs (needs TensorFlow and TensorBoard)."),
+        option(["--on-nan"], type=click.Choice(["stop", "rollback"]),
+               default="stop", show_default=True,
+               help="When a loss or a weight turns NaN or infinite: stop "
+                    "(exit 1, the last finite checkpoint kept), or rollback: "
+                    "reload the last checkpoint, halve every constant learning "
+                    f"rate and go on, at most {MAX_ROLLBACKS} times."),
     ]
 
 
@@ -341,6 +353,26 @@ class _Run:
         name = options["name"] or self.family
         folder = options["out"] or os.path.join("runs", name)
         checkpoint_path = os.path.join(folder, "checkpoint.keras")
+        # One process per run folder: a second one would interleave its
+        # checkpoints and loss rows with the first's. Taken before anything
+        # in the folder is read or written.
+        lock = _RunLock(folder)
+        try:
+            self._in_folder(keras, provides, cls, defaults, overrides, name, folder,
+                            checkpoint_path)
+        finally:
+            lock.release()
+
+    def _in_folder(self, keras, provides, cls, defaults, overrides, name, folder,
+                   checkpoint_path):
+        """The run, with the folder's lock held."""
+        from kerasgen.utils.io import remove_leftovers
+
+        options = self.options
+        # Under the lock no other process writes here: temporary files are
+        # a killed process's.
+        remove_leftovers(folder)
+        _SetAside.recover(folder)
         saved = self._previous_run(folder, checkpoint_path)
         self._restore_train_options(saved)
 
@@ -402,23 +434,36 @@ class _Run:
         train_config = {key: options[key] for key in RESUMABLE}
 
         # === Config ===
-        if options["overwrite"]:
-            _clear_run(folder)
         self._print_config(cls, name, folder, model_config, defaults, train_config,
                            data, total, done)
-        os.makedirs(folder, exist_ok=True)
-        self._write_config(folder, cls, name, model_config, defaults, train_config,
-                           total, keras)
         if done >= total:
+            # config.json stays the run's: nothing is trained with these options.
             click.echo(
                 f"The run is at step {done}, which is --steps {total} or more: "
                 "nothing to train. Pass a larger --steps to go on."
             )
             return
+        # --overwrite: the old run is kept aside until the new one has saved
+        # its first checkpoint, and put back if it ends before.
+        aside = _SetAside.move(folder) if options["overwrite"] else None
+        try:
+            self._write_config(folder, cls, name, model_config, defaults,
+                               train_config, total, keras)
+            self._train(keras, cls, model, data, name, folder, checkpoint_path,
+                        done, total, aside)
+        except BaseException:
+            if aside is not None and aside.kept:
+                aside.restore()
+                click.echo(f"The run that --overwrite replaced is back in {folder}.",
+                           err=True)
+            raise
 
-        # === Train ===
+    def _train(self, keras, cls, model, data, name, folder, checkpoint_path, done,
+               total, aside):
         from kerasgen.cli import callbacks as callbacks_lib
 
+        options = self.options
+        batch_size = options["batch_size"]
         summary = None
         if options["tensorboard"]:
             with quiet_native_stderr():  # may import TensorFlow, on JAX too
@@ -430,49 +475,75 @@ class _Run:
             model, data, os.path.join(folder, "samples"),
             min(options["sample_every"], total), total, summary,
         )
-        checkpoint = callbacks_lib.Checkpoint(checkpoint_path, interval, total)
+        checkpoint = callbacks_lib.Checkpoint(
+            checkpoint_path, interval, total,
+            on_save=aside.discard if aside is not None else None,
+        )
         losses = callbacks_lib.LossLog(os.path.join(folder, "losses.csv"),
                                        summary=summary)
         progress = callbacks_lib.Progress(done, total, every=interval)
-        logger.info(
-            "training %s from step %d to %d on %s", cls.__name__, done, total,
-            keras.backend.backend(),
-        )
-        callbacks = [losses] + ([samples] if samples else []) + [checkpoint, progress]
-        try:
-            for phase, start, stop, step_in_phase in run_segments(model, done, total):
-                model.enter_phase(phase, step_in_phase)
-                # A fresh, seeded stream per fit() call, so that a segment
-                # does not replay the first batches of the previous one.
-                batches = data.batches(batch_size, seed=options["seed"] + start)
-                # The first fit() prints TensorFlow's graph-optimizer lines
-                # (`E0000 ... remapper failed`), and a first save on JAX
-                # imports TensorFlow.
-                with quiet_native_stderr():
-                    model.fit(
-                        batches,
-                        epochs=1,
-                        steps_per_epoch=stop - start,
-                        callbacks=callbacks,
-                        shuffle=False,  # the batches are shuffled already
-                        verbose=0,  # `progress` draws the one bar of the run
-                    )
-        except LIBRARY_ERRORS as error:
-            # Input was checked before training started: an error from inside
-            # fit() is a bug, so it keeps its traceback.
-            raise TrainingError(
-                f"Training stopped at step {losses.step} with an error: {error}"
-            ) from error
-        except KeyboardInterrupt:
-            losses.close()
-            progress.close()  # ends a bar redrawn in place
-            click.echo(
-                f"Interrupted at step {losses.step}. The last checkpoint is "
-                f"step {checkpoint.saved_step}, in {checkpoint_path}. Continue with:\n"
-                f"  {self._resume_command(name, folder)}",
-                err=True,
+        # First: a batch with a non-finite loss stops fit() before any other
+        # callback writes it (a black grid, a NaN row, a checkpoint).
+        guard = callbacks_lib.FiniteGuard(
+            (min(options["sample_every"], total), interval), total)
+        callbacks = [guard, losses] + ([samples] if samples else []) + [
+            checkpoint, progress]
+        rollbacks = 0
+        while True:
+            logger.info(
+                "training %s from step %d to %d on %s", cls.__name__, done, total,
+                keras.backend.backend(),
             )
-            sys.exit(130)
+            try:
+                self._fit(model, data, batch_size, done, total, callbacks)
+                break
+            except callbacks_lib.Diverged as error:
+                losses.close()
+                progress.close()
+                if options["on_nan"] != "rollback" or checkpoint.saved_step in (
+                        None, 0) or rollbacks >= MAX_ROLLBACKS:
+                    raise UserError(self._diverged_message(
+                        error, checkpoint, checkpoint_path, rollbacks)) from error
+                rollbacks += 1
+                model = load_checkpoint(checkpoint_path)
+                # The checkpoint holds the rates before any rollback.
+                rates = _scale_learning_rates(model, ROLLBACK_LR_FACTOR ** rollbacks)
+                done = _steps_done(model)
+                progress.step = done
+                click.echo(
+                    f"{error}: rollback {rollbacks} of {MAX_ROLLBACKS} to the "
+                    f"checkpoint of step {done}, learning rates "
+                    + (", ".join(f"{k} {v:.3g}" for k, v in rates.items())
+                       or "unchanged (schedules)"),
+                    err=True,
+                )
+            except LIBRARY_ERRORS as error:
+                # Input was checked before training started: an error from
+                # inside fit() is a bug, so it keeps its traceback.
+                raise TrainingError(
+                    f"Training stopped at step {losses.step} with an error: {error}"
+                ) from error
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                losses.close()
+                progress.close()
+                raise UserError(
+                    f"The disk is full ({error.filename or folder}) at step "
+                    f"{losses.step}. The last checkpoint, step "
+                    f"{checkpoint.saved_step}, is intact; free some space, then "
+                    f"continue with: {self._resume_command(name, folder)}"
+                ) from error
+            except KeyboardInterrupt:
+                losses.close()
+                progress.close()  # ends a bar redrawn in place
+                click.echo(
+                    f"Interrupted at step {losses.step}. The last checkpoint is "
+                    f"step {checkpoint.saved_step}, in {checkpoint_path}. Continue "
+                    f"with:\n  {self._resume_command(name, folder)}",
+                    err=True,
+                )
+                sys.exit(130)
         click.echo(f"Run folder:  {folder}")
         if samples is not None:
             click.echo(f"Samples:     {samples.last_path}")
@@ -480,6 +551,41 @@ class _Run:
         click.echo(f"Losses:      {losses.path}")
         if summary is not None:
             click.echo(f"TensorBoard: tensorboard --logdir {summary.logdir}")
+
+    def _fit(self, model, data, batch_size, done, total, callbacks):
+        for phase, start, stop, step_in_phase in run_segments(model, done, total):
+            model.enter_phase(phase, step_in_phase)
+            # A fresh, seeded stream per fit() call, so that a segment
+            # does not replay the first batches of the previous one.
+            batches = data.batches(batch_size, seed=self.options["seed"] + start)
+            # The first fit() prints TensorFlow's graph-optimizer lines
+            # (`E0000 ... remapper failed`), and a first save on JAX
+            # imports TensorFlow.
+            with quiet_native_stderr():
+                model.fit(
+                    batches,
+                    epochs=1,
+                    steps_per_epoch=stop - start,
+                    callbacks=callbacks,
+                    shuffle=False,  # the batches are shuffled already
+                    verbose=0,  # `progress` draws the one bar of the run
+                )
+
+    def _diverged_message(self, error, checkpoint, checkpoint_path, rollbacks):
+        if checkpoint.saved_step:
+            kept = (f"the last finite checkpoint, step {checkpoint.saved_step}, "
+                    f"is kept in {checkpoint_path}")
+        else:
+            kept = "no checkpoint was written"
+        if rollbacks:
+            hint = f" after {rollbacks} rollbacks"
+        elif self.options["on_nan"] == "rollback":
+            hint = " with no checkpoint to roll back to"
+        else:
+            hint = ""
+        advice = "" if self.options["on_nan"] == "rollback" else " or pass --on-nan rollback"
+        return (f"{error}{hint}; {kept}. Lower the learning rate (--lr){advice}.")
+
 
     # --- helpers ------------------------------------------------------------------
 
@@ -950,17 +1056,137 @@ def _read_json(path):
         raise UserError(f"Cannot read {path}: {error}") from error
 
 
-def _clear_run(folder):
-    import shutil
+class _RunLock:
+    """An exclusive `flock` on `<folder>/.lock`, which holds the PID of the
+    process that has it. The OS releases it when the process ends, killed
+    or not, so a lock is never stale. Creates the folder; a folder it
+    created and that holds nothing else at `release()` is removed."""
 
-    for entry in ("checkpoint.keras", "losses.csv", "config.json"):
-        path = os.path.join(folder, entry)
-        if os.path.exists(path):
-            os.remove(path)
-    for entry in ("samples", "tensorboard"):
-        path = os.path.join(folder, entry)
-        if os.path.isdir(path):
-            shutil.rmtree(path)
+    NAME = ".lock"
+
+    def __init__(self, folder):
+        import fcntl
+
+        self.folder = folder
+        self.created = not os.path.isdir(folder)
+        os.makedirs(folder, exist_ok=True)
+        self.path = os.path.join(folder, self.NAME)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            finally:
+                os.close(fd)
+            raise UserError(
+                f"{folder} is in use by another kerasgen train (PID {holder}): "
+                f"a run folder takes one process at a time. Wait for it to end "
+                f"or stop it, or use --name/--out for another run. Received: "
+                f"run folder={folder}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+
+    def release(self):
+        if self.fd is None:
+            return
+        try:
+            if self.created and os.listdir(self.folder) == [self.NAME]:
+                # Nothing was written (a mistake found before training).
+                os.remove(self.path)
+                os.rmdir(self.folder)
+        except OSError:
+            pass
+        os.close(self.fd)  # releases the lock
+        self.fd = None
+
+
+class _SetAside:
+    """The run that --overwrite replaces, moved into `<folder>/.overwritten/`
+    until the new run has saved its first checkpoint (`discard`), and put
+    back if the new one ends before (`restore`)."""
+
+    NAME = ".overwritten"
+    ENTRIES = ("checkpoint.keras", "losses.csv", "config.json", "samples",
+               "tensorboard")
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.path = os.path.join(folder, self.NAME)
+        self.kept = os.path.isdir(self.path)
+
+    @classmethod
+    def move(cls, folder):
+        import shutil
+
+        aside = cls(folder)
+        if aside.kept:  # `recover` has dealt with an older one
+            shutil.rmtree(aside.path)
+        os.makedirs(aside.path)
+        for entry in cls.ENTRIES:
+            source = os.path.join(folder, entry)
+            if os.path.lexists(source):
+                os.replace(source, os.path.join(aside.path, entry))
+        aside.kept = True
+        logger.info("--overwrite: the old run is kept in %s until the first "
+                    "checkpoint", aside.path)
+        return aside
+
+    def discard(self):
+        import shutil
+
+        if self.kept:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.kept = False
+
+    def restore(self):
+        import shutil
+
+        for entry in self.ENTRIES:
+            new = os.path.join(self.folder, entry)
+            old = os.path.join(self.path, entry)
+            if os.path.isdir(new) and not os.path.islink(new):
+                shutil.rmtree(new)
+            elif os.path.lexists(new):
+                os.remove(new)
+            if os.path.lexists(old):
+                os.replace(old, new)
+        shutil.rmtree(self.path, ignore_errors=True)
+        self.kept = False
+
+    @classmethod
+    def recover(cls, folder):
+        """After a process killed while it held an old run aside: the old
+        run comes back if the new one saved no checkpoint, else it goes."""
+        aside = cls(folder)
+        if not aside.kept:
+            return
+        if os.path.exists(os.path.join(folder, "checkpoint.keras")):
+            aside.discard()
+        else:
+            logger.info("restoring the run an interrupted --overwrite set aside")
+            aside.restore()
+
+
+def _scale_learning_rates(model, factor):
+    """Multiplies each optimizer's constant learning rate by `factor`;
+    returns `{step name: new rate}`. A schedule is left as it is."""
+    import keras
+
+    rates = {}
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not hasattr(optimizer, "items"):
+        return rates
+    for name, child in optimizer.items():
+        inner = getattr(child, "inner_optimizer", child)  # LossScaleOptimizer
+        rate = getattr(inner, "_learning_rate", None)
+        if isinstance(rate, keras.Variable):
+            value = float(keras.ops.convert_to_numpy(rate)) * factor
+            rate.assign(value)
+            rates[name] = value
+    return rates
 
 
 def _jsonable(values):

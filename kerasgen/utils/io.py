@@ -7,9 +7,17 @@ the same folder, so on the same file system) and moves it into place with
 """
 
 import contextlib
+import logging
 import os
+import re
 import shutil
 import tempfile
+
+logger = logging.getLogger("kerasgen.utils")
+
+# The names `atomic_write` gives its temporary files and folders:
+# `.<stem>.tmp-<tempfile's 8 characters><suffix>` and `.<name>.old-<8>`.
+_LEFTOVER = re.compile(r"^\..+\.(tmp|old)-[a-z0-9_]{8}(\..+)?$")
 
 
 @contextlib.contextmanager
@@ -72,6 +80,29 @@ def atomic_write(path, *, directory=False):
     except BaseException:
         _remove(tmp)
         raise
+
+
+def remove_leftovers(folder, *, depth=1):
+    """Removes the temporary files and folders `atomic_write` left in
+    `folder` (and its subfolders, `depth` levels down) when its process was
+    killed mid-write. Only names of its pattern are touched; call it only
+    while no other process writes there (under the run folder's lock).
+    Returns the paths removed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if _LEFTOVER.match(entry.name):
+            _remove(entry.path)
+            removed.append(entry.path)
+        elif depth > 0 and entry.is_dir(follow_symlinks=False):
+            removed += remove_leftovers(entry.path, depth=depth - 1)
+    if removed:
+        logger.info("removed %d temporary files of a killed process in %s",
+                    len(removed), folder)
+    return removed
 
 
 def _split_suffix(name):
