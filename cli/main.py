@@ -368,7 +368,9 @@ def families():
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True,
               help="How many samples.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str),
-              default="samples.png", show_default=True, help="PNG file to write.")
+              default="samples.png", show_default=True,
+              help="PNG file to write (another extension, such as .jpg, is "
+                   "refused).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the latents: the same seed gives the same grid.")
 @click.option("--nrow", type=click.IntRange(min=1), default=None,
