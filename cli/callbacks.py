@@ -102,22 +102,68 @@ class FiniteGuard(_StepCallback):
     `total`), whose weights are. The logs are on the host already (the
     loss log writes them), so checking them every batch costs nothing; the
     weights are copied to the host only on those steps. It runs first among
-    the callbacks, so nothing is written for that batch."""
+    the callbacks, so nothing is written for that batch.
 
-    def __init__(self, weight_steps=(), total=0):
+    With `skip_batches` > 0 it keeps, at each of those steps where all is
+    finite, a copy of the weights and optimizer slots in host memory (all
+    variables but the step counts), and a bad batch puts them back instead
+    of raising, up to `skip_batches` times: the updates since that copy are
+    undone, the step count goes on, and the batch's logs are emptied (an
+    empty row in the loss log).
+    """
+
+    def __init__(self, weight_steps=(), total=0, *, skip_batches=0):
         super().__init__(every=1, total=total)
         self.weight_steps = [max(1, int(every)) for every in weight_steps]
+        self.skip_batches = int(skip_batches)
+        self.skipped = 0
+        self._copy = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.skip_batches:
+            self._take_copy(self.model)
+
+    def _variables(self, model):
+        variables = list(model.variables) + list(model.optimizer.variables)
+        # The step counts (`.../iteration`) go on: callbacks and every-k
+        # steps count from them.
+        return [v for v in variables if v.path.rpartition("/")[2] != "iteration"]
+
+    def _take_copy(self, model):
+        self._copy = (self.step, [
+            np.array(keras.ops.convert_to_numpy(v.value))
+            for v in self._variables(model)])
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
-        bad = _non_finite_log(logs or {})
-        if bad is not None:
+        logs = logs if logs is not None else {}
+        bad = _non_finite_log(logs)
+        if bad is None and (self.step >= self.total or any(
+                self.step % every == 0 for every in self.weight_steps)):
+            model = self.model  # on JAX: syncs the state
+            name = non_finite_variable(model)
+            if name is None:
+                if self.skip_batches:
+                    self._take_copy(model)
+                return
+            bad = ("the weight", f"not finite ({name})")
+        if bad is None:
+            return
+        if self.skipped >= self.skip_batches or self._copy is None:
             raise Diverged(self.step, *bad)
-        if self.step >= self.total or any(
-                self.step % every == 0 for every in self.weight_steps):
-            name = non_finite_variable(self.model)  # on JAX: syncs the state
-            if name is not None:
-                raise Diverged(self.step, "the weight", f"not finite ({name})")
+        self.skipped += 1
+        # On JAX, reading `self.model` syncs the state onto the variables
+        # and makes the next batch read them back: the assignments hold.
+        model = self.model
+        step, values = self._copy
+        for variable, value in zip(self._variables(model), values):
+            variable.assign(value)
+        logger.warning(
+            "step %d: %s is %s: skipped, weights back to step %d (%d of %d)",
+            self.step, bad[0], bad[1], step, self.skipped, self.skip_batches,
+        )
+        logs.clear()
 
 
 class Checkpoint(_StepCallback):
@@ -501,8 +547,10 @@ class SummaryWriter:
         self.logdir = logdir
 
     @classmethod
-    def create(cls, logdir):
-        """A writer for `logdir`, or None when TensorBoard cannot be written."""
+    def create(cls, logdir, step=0):
+        """A writer for `logdir`, or None when TensorBoard cannot be written.
+        Events past `step` (the checkpoint's: written by a run that was
+        killed after it, and about to be done again) are dropped first."""
         try:
             import tensorboard  # noqa: F401  (tf.summary needs its ops)
         except ImportError:
@@ -525,8 +573,17 @@ class SummaryWriter:
                 tf.config.set_visible_devices([], "GPU")
             except (RuntimeError, ValueError):
                 pass
+        _trim_events(tf, os.fspath(logdir), step)
         writer = tf.summary.create_file_writer(os.fspath(logdir))
         return cls(tf, writer, os.fspath(logdir))
+
+    def rewind(self, step):
+        """Drops the events past `step` (a rollback to that checkpoint) and
+        goes on in a new event file."""
+        self._writer.flush()
+        self._writer.close()
+        _trim_events(self._tf, self.logdir, step)
+        self._writer = self._tf.summary.create_file_writer(self.logdir)
 
     def scalars(self, values, step):
         with self._writer.as_default(step=step):
@@ -539,3 +596,30 @@ class SummaryWriter:
 
     def flush(self):
         self._writer.flush()
+
+
+def _trim_events(tf, logdir, step):
+    """Rewrites each event file in `logdir` without its events past `step`,
+    so that every step has one point, as in losses.csv."""
+    import glob
+
+    from tensorflow.core.util import event_pb2
+
+    for path in sorted(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))):
+        kept, dropped = [], 0
+        try:
+            for record in tf.data.TFRecordDataset(path):
+                data = record.numpy()
+                if event_pb2.Event.FromString(data).step > step:
+                    dropped += 1
+                else:
+                    kept.append(data)
+        except tf.errors.DataLossError:
+            dropped += 1  # the torn last record of a killed writer
+        if not dropped:
+            continue
+        with atomic_write(path) as tmp:
+            with tf.io.TFRecordWriter(tmp) as writer:
+                for data in kept:
+                    writer.write(data)
+        logger.info("%s: dropped %d events after step %d", path, dropped, step)

@@ -87,6 +87,8 @@ RESUMABLE = (
 # gives up, and the factor each rollback applies to the learning rates.
 MAX_ROLLBACKS = 3
 ROLLBACK_LR_FACTOR = 0.5
+# --on-nan skip-batch: how many bad batches a run skips before it gives up.
+MAX_SKIPPED_BATCHES = 10
 # Short options that set a constructor argument of the same meaning.
 MODEL_OPTIONS = {"lr": "learning_rate", "beta1": "beta_1"}
 # Constructor arguments without an option of their own: Keras's, and `seed`,
@@ -150,12 +152,16 @@ def _common_params():
                     f"in each strip (at most and by default {MAX_STRIP_IMAGES})."),
         option(["--tensorboard/--no-tensorboard"], default=True, show_default=True,
                help="Write TensorBoard logs (needs TensorFlow and TensorBoard)."),
-        option(["--on-nan"], type=click.Choice(["stop", "rollback"]),
+        option(["--on-nan"], type=click.Choice(["stop", "rollback", "skip-batch"]),
                default="stop", show_default=True,
                help="When a loss or a weight turns NaN or infinite: stop "
-                    "(exit 1, the last finite checkpoint kept), or rollback: "
+                    "(exit 1, the last finite checkpoint kept); rollback: "
                     "reload the last checkpoint, halve every constant learning "
-                    f"rate and go on, at most {MAX_ROLLBACKS} times."),
+                    f"rate and go on, at most {MAX_ROLLBACKS} times; skip-batch: "
+                    "put back the weights and optimizer state copied in memory "
+                    "at the last sample or checkpoint step (undoing the steps "
+                    "since), leave the step's losses empty and go on, at most "
+                    f"{MAX_SKIPPED_BATCHES} times."),
     ]
 
 
@@ -468,7 +474,7 @@ class _Run:
         if options["tensorboard"]:
             with quiet_native_stderr():  # may import TensorFlow, on JAX too
                 summary = callbacks_lib.SummaryWriter.create(
-                    os.path.join(folder, "tensorboard")
+                    os.path.join(folder, "tensorboard"), step=done
                 )
         interval = min(options["checkpoint_every"], total)
         samples = self._sample_writer(
@@ -485,7 +491,9 @@ class _Run:
         # First: a batch with a non-finite loss stops fit() before any other
         # callback writes it (a black grid, a NaN row, a checkpoint).
         guard = callbacks_lib.FiniteGuard(
-            (min(options["sample_every"], total), interval), total)
+            (min(options["sample_every"], total), interval), total,
+            skip_batches=(MAX_SKIPPED_BATCHES if options["on_nan"] == "skip-batch"
+                          else 0))
         callbacks = [guard, losses] + ([samples] if samples else []) + [
             checkpoint, progress]
         rollbacks = 0
@@ -510,6 +518,8 @@ class _Run:
                 rates = _scale_learning_rates(model, ROLLBACK_LR_FACTOR ** rollbacks)
                 done = _steps_done(model)
                 progress.step = done
+                if summary is not None:
+                    summary.rewind(done)
                 click.echo(
                     f"{error}: rollback {rollbacks} of {MAX_ROLLBACKS} to the "
                     f"checkpoint of step {done}, learning rates "
@@ -579,11 +589,13 @@ class _Run:
             kept = "no checkpoint was written"
         if rollbacks:
             hint = f" after {rollbacks} rollbacks"
+        elif self.options["on_nan"] == "skip-batch":
+            hint = f" after {MAX_SKIPPED_BATCHES} skipped batches"
         elif self.options["on_nan"] == "rollback":
             hint = " with no checkpoint to roll back to"
         else:
             hint = ""
-        advice = "" if self.options["on_nan"] == "rollback" else " or pass --on-nan rollback"
+        advice = "" if self.options["on_nan"] != "stop" else " or pass --on-nan rollback"
         return (f"{error}{hint}; {kept}. Lower the learning rate (--lr){advice}.")
 
 

@@ -366,3 +366,56 @@ def test_a_full_disk_is_one_line_naming_the_resume(tmp_path, monkeypatch):
     assert f"kerasgen train dcgan --out {out} --resume" in result.stderr
     assert "step 2, is intact" in result.stderr
     assert iterations(load(out / "checkpoint.keras")) == 2
+
+
+def _tensorboard_points(logdir):
+    tf = pytest.importorskip("tensorflow")
+    points = []
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            points += [(value.tag, event.step) for value in event.summary.value]
+    return points
+
+
+def test_tensorboard_agrees_with_losses_csv_after_a_resume(tmp_path):
+    # On JAX too: TensorFlow writes the files there.
+    pytest.importorskip("tensorboard")
+    pytest.importorskip("tensorflow")
+    out = tmp_path / "run"
+    args = [a for a in TINY if a != "--no-tensorboard"]
+    assert invoke("train", "dcgan", "--out", out, *args, "--steps", 2).exit_code == 0
+    at_step_2 = (out / "checkpoint.keras").read_bytes()
+    result = invoke("train", "dcgan", "--out", out, "--resume", "--steps", 4)
+    assert result.exit_code == 0, result.stderr
+    # As a run killed after step 4 with its checkpoint at step 2 leaves it.
+    (out / "checkpoint.keras").write_bytes(at_step_2)
+    result = invoke("train", "dcgan", "--out", out, "--resume", "--steps", 5)
+    assert result.exit_code == 0, result.stderr
+    assert [int(r[0]) for r in loss_rows(out / "losses.csv")] == [1, 2, 3, 4, 5]
+    points = _tensorboard_points(out / "tensorboard")
+    for tag in ("d_loss", "g_loss", "lr/generator"):
+        assert sorted(s for t, s in points if t == tag) == [1, 2, 3, 4, 5], tag
+
+
+def test_skip_batch_puts_the_weights_back_and_goes_on(tmp_path, monkeypatch):
+    _nan_batch_once(monkeypatch, at=4)  # global step 5
+    out = tmp_path / "run"
+    result = train_tiny(out, "--steps", 8, "--checkpoint-every", 4,
+                        "--sample-every", 2, "--on-nan", "skip-batch")
+    assert result.exit_code == 0, result.stderr
+    assert "step 5: d_loss is nan: skipped, weights back to step 4" in result.stderr
+    model = load(out / "checkpoint.keras")
+    assert iterations(model) == 8
+    assert_all_finite(model)
+    rows = loss_rows(out / "losses.csv")
+    assert [int(r[0]) for r in rows] == list(range(1, 9))
+    assert rows[4][1:] == ["", ""]  # step 5: skipped
+    for row in rows[:4] + rows[5:]:
+        assert all(np.isfinite(float(v)) for v in row[1:])
+
+
+def test_skip_batch_gives_up_in_one_line(tmp_path):
+    result = train_tiny(tmp_path / "run", "--lr", DIVERGING_LR, "--steps", 40,
+                        "--on-nan", "skip-batch")
+    assert_one_line_error(result, code=1)
+    assert f"after {train_lib.MAX_SKIPPED_BATCHES} skipped batches" in result.stderr
