@@ -453,8 +453,13 @@ class _Run:
         # its first checkpoint, and put back if it ends before.
         aside = _SetAside.move(folder) if options["overwrite"] else None
         try:
-            self._write_config(folder, cls, name, model_config, defaults,
-                               train_config, total, keras)
+            try:
+                self._write_config(folder, cls, name, model_config, defaults,
+                                   train_config, total, keras)
+            except OSError as error:
+                if error.errno != errno.ENOSPC:
+                    raise
+                raise UserError(self._disk_full(error, name, folder, done)) from error
             self._train(keras, cls, model, data, name, folder, checkpoint_path,
                         done, total, aside)
         except BaseException:
@@ -538,11 +543,8 @@ class _Run:
                     raise
                 losses.close()
                 progress.close()
-                raise UserError(
-                    f"The disk is full ({error.filename or folder}) at step "
-                    f"{losses.step}. The last checkpoint, step "
-                    f"{checkpoint.saved_step}, is intact; free some space, then "
-                    f"continue with: {self._resume_command(name, folder)}"
+                raise UserError(self._disk_full(
+                    error, name, folder, checkpoint.saved_step, losses.step)
                 ) from error
             except KeyboardInterrupt:
                 losses.close()
@@ -580,6 +582,15 @@ class _Run:
                     shuffle=False,  # the batches are shuffled already
                     verbose=0,  # `progress` draws the one bar of the run
                 )
+
+    def _disk_full(self, error, name, folder, saved_step, step=None):
+        at = f" at step {step}" if step is not None else ""
+        if not saved_step:
+            return (f"The disk is full ({error.filename or folder}){at}, before "
+                    f"the first checkpoint; free some space and start again.")
+        return (f"The disk is full ({error.filename or folder}){at}. The last "
+                f"checkpoint, step {saved_step}, is intact; free some space, "
+                f"then continue with: {self._resume_command(name, folder)}")
 
     def _diverged_message(self, error, checkpoint, checkpoint_path, rollbacks):
         if checkpoint.saved_step:
@@ -1080,10 +1091,17 @@ class _RunLock:
         import fcntl
 
         self.folder = folder
+        self.fd = None
         self.created = not os.path.isdir(folder)
-        os.makedirs(folder, exist_ok=True)
         self.path = os.path.join(folder, self.NAME)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise UserError(
+                f"Cannot use {folder} as a run folder: "
+                f"{error.strerror or error}. Received: run folder={folder}"
+            ) from error
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -180,6 +180,14 @@ def test_nonsense_hyperparameters_are_refused_in_one_line(tmp_path, args, fragme
     assert not (tmp_path / "run").exists()
 
 
+def test_a_file_as_the_run_folder_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "run"
+    result = train_tiny(out, "--steps", 1)
+    assert_one_line_error(result, code=1)
+    assert f"Cannot use {out} as a run folder" in result.stderr
+
+
 def test_the_library_refuses_nonsense_hyperparameters():
     import kerasgen
 
