@@ -9,7 +9,10 @@ Every run is a tiny DCGAN on the built-in digits at 8x8, on whichever
 backend `KERAS_BACKEND` selects. The diverging learning rate, 1e15, was
 measured: on both backends the step-1 loss is finite, the weights after
 step 2 are not (and step 3's losses are NaN); 1e20 gives a NaN loss at
-step 1; 1e4 stays finite (if huge) for 60 steps.
+step 1; 1e4 stays finite (if huge) for 60 steps. A constant rate on this
+model diverges at once or not at all (measured: 5e8 finite for 600 steps,
+1e9 NaN at step 4), so the run that diverges after hundreds of steps uses
+a schedule that turns absurd at step 250.
 """
 
 import csv
@@ -94,6 +97,45 @@ def test_a_diverging_run_stops_in_one_line_and_keeps_a_finite_checkpoint(tmp_pat
     # Nothing was written for the step that diverged.
     assert len(loss_rows(out / "losses.csv")) == step - 1
     assert not (out / "samples" / f"step_{step:06d}.png").exists()
+
+
+@keras.saving.register_keras_serializable(package="kerasgen_tests")
+class ExplodesAfter(keras.optimizers.schedules.LearningRateSchedule):
+    """DCGAN's learning rate until `step`, then one that diverges."""
+
+    def __init__(self, step):
+        self.step = int(step)
+
+    def __call__(self, step):
+        return keras.ops.where(keras.ops.cast(step, "float32") < self.step, 2e-4, 1e30)
+
+    def get_config(self):
+        return {"step": self.step}
+
+
+def test_a_run_that_diverges_after_hundreds_of_steps_keeps_its_last_finite_checkpoint(
+        tmp_path, monkeypatch):
+    # Fault injection: real digits, a learning rate that turns absurd at
+    # step 250, checkpoints every 50 steps before it.
+    import kerasgen
+
+    def optimizers(self):
+        return {name: keras.optimizers.Adam(ExplodesAfter(250), beta_1=0.5)
+                for name in ("discriminator", "generator")}
+
+    monkeypatch.setattr(kerasgen.DCGAN, "default_optimizers", optimizers)
+    out = tmp_path / "run"
+    result = train_tiny(out, "--steps", 400, "--checkpoint-every", 50, "--sample-every", 50)
+    assert_one_line_error(result, code=1)
+    match = re.search(r"Error: Training diverged at step (\d+)", result.stderr)
+    assert match, result.stderr
+    step = int(match.group(1))
+    assert 250 < step <= 300, step  # caught at a loss or at the next write
+    assert "step 250, is kept" in result.stderr
+    model = load(out / "checkpoint.keras")
+    assert iterations(model) == 250
+    assert_all_finite(model)
+    assert np.isfinite(model.sample(4, seed=0)).all()
 
 
 def test_a_nan_loss_is_named_with_its_step(tmp_path):
