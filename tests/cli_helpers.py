@@ -1,5 +1,30 @@
 """Helpers the command-line tests share."""
 
+from click.testing import CliRunner
+
+# A DCGAN small enough to take a step in milliseconds.
+TINY = [
+    "--set", "image_size=8",
+    "--set", "latent_dim=8",
+    "--set", "generator_filters=8",
+    "--set", "discriminator_filters=8",
+    "--batch-size", "16",
+    "--num-samples", "4",
+    "--no-tensorboard",
+]
+
+
+def invoke(*args):
+    """`kerasgen ARGS...` in this process (arguments turned into strings)."""
+    from kerasgen.cli.main import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def train_tiny(out, *extra):
+    """`kerasgen train dcgan` on the `TINY` configuration into `out`."""
+    return invoke("train", "dcgan", "--out", out, *TINY, *extra)
+
 
 def assert_one_line_error(result, code=None):
     """A `CliRunner` result that failed with exactly one `Error: ...` line,

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 import keras
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import TINY, assert_one_line_error, invoke, train_tiny
 
 ON_TF = keras.backend.backend() == "tensorflow"
 
@@ -38,27 +38,6 @@ from kerasgen.utils.images import make_grid
 from kerasgen.utils.images import save_grid
 from kerasgen.utils.images import upscale
 from kerasgen.utils.io import atomic_write
-
-# A DCGAN small enough to take a step in milliseconds.
-TINY = [
-    "--set", "image_size=8",
-    "--set", "latent_dim=8",
-    "--set", "generator_filters=8",
-    "--set", "discriminator_filters=8",
-    "--batch-size", "16",
-    "--num-samples", "4",
-    "--no-tensorboard",
-]
-
-
-def invoke(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result
-
-
-def train_tiny(out, *extra):
-    return invoke("train", "dcgan", "--out", out, *TINY, *extra)
-
 
 def read_losses(path):
     with open(path, newline="") as f:

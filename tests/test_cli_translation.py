@@ -13,14 +13,12 @@ import re
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 import keras
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, invoke
 
-from kerasgen.cli.main import cli
 
 ON_TF = keras.backend.backend() == "tensorflow"
 SIZE = 16  # CycleGAN's; Pix2Pix runs at 8 (its U-Net is deeper per pixel).
@@ -36,10 +34,6 @@ PIX2PIX = [
 ]
 # (jitter=false: the random resize-and-crop is the model's to test, and
 # compiling it costs seconds per run.)
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def assert_ok(result):

@@ -13,20 +13,14 @@ import os
 import keras
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import assert_one_line_error, invoke
 
-from kerasgen.cli.main import cli
 from kerasgen.models import get_family
 from kerasgen.models import registry
 from kerasgen.models.interfaces import provides
 
 ON_TF = keras.backend.backend() == "tensorflow"
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def endpoint_inputs(endpoint, rng):

@@ -15,22 +15,16 @@ import zipfile
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 import keras
 
 import kerasgen
-from cli_helpers import assert_one_line_error
-from kerasgen.cli.main import cli
+from cli_helpers import assert_one_line_error, invoke
 from kerasgen.data import load_images
 
 ON_TF = keras.backend.backend() == "tensorflow"
 tf_only = pytest.mark.skipif(not ON_TF, reason="export runs on TensorFlow")
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
 
 
 def assert_ok(result):

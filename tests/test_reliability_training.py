@@ -27,34 +27,15 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import keras
 
-from cli_helpers import assert_one_line_error
+from cli_helpers import TINY, assert_one_line_error, invoke, train_tiny
 
 from kerasgen.cli import callbacks as callbacks_lib
 from kerasgen.cli import train as train_lib
-from kerasgen.cli.main import cli
 
-TINY = [
-    "--set", "image_size=8",
-    "--set", "latent_dim=8",
-    "--set", "generator_filters=8",
-    "--set", "discriminator_filters=8",
-    "--batch-size", "16",
-    "--num-samples", "4",
-    "--no-tensorboard",
-]
 DIVERGING_LR = "1e15"
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def train_tiny(out, *extra):
-    return invoke("train", "dcgan", "--out", out, *TINY, *extra)
 
 
 def loss_rows(path):
