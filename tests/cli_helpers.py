@@ -1,5 +1,12 @@
 """Helpers the command-line tests share."""
 
+import csv
+import os
+import subprocess
+import sys
+import time
+
+import pytest
 from click.testing import CliRunner
 
 # A DCGAN small enough to take a step in milliseconds.
@@ -37,3 +44,35 @@ def assert_one_line_error(result, code=None):
     assert len(error_lines) == 1, result.stderr
     # Nothing but that line (and possibly log lines before it) on stderr.
     assert result.stderr.rstrip().splitlines()[-1].startswith("Error: ")
+
+
+def cli_process(args, cwd, stderr=subprocess.PIPE):
+    """`python -m kerasgen.cli ARGS...` as a real process (text pipes;
+    `stderr=subprocess.STDOUT` merges the two)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(
+        [sys.executable, "-m", "kerasgen.cli", *map(str, args)],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+    )
+
+
+def logged_steps(path):
+    """Rows of a run's `losses.csv` after its header (0 while there is none)."""
+    try:
+        with open(path, newline="") as f:
+            return max(0, len(list(csv.reader(f))) - 1)
+    except OSError:
+        return 0
+
+
+def wait_for_training(process, out, steps, timeout=240):
+    """Waits until the run in `out` has a checkpoint and `steps` rows in its
+    loss log; fails the test if the process ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not (os.path.exists(os.path.join(out, "checkpoint.keras"))
+               and logged_steps(os.path.join(out, "losses.csv")) >= steps):
+        if process.poll() is not None:
+            pytest.fail(f"training ended early:\n{process.communicate()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no checkpoint after {timeout} s")
+        time.sleep(0.05)

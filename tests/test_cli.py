@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -24,7 +23,8 @@ from click.testing import CliRunner
 
 import keras
 
-from cli_helpers import TINY, assert_one_line_error, invoke, train_tiny
+from cli_helpers import TINY, assert_one_line_error, cli_process, invoke
+from cli_helpers import logged_steps, train_tiny, wait_for_training
 
 ON_TF = keras.backend.backend() == "tensorflow"
 
@@ -540,52 +540,31 @@ def test_debug_shows_the_original_error():
 # --- a real interrupted run -----------------------------------------------------------
 
 
-def _cli_process(args, cwd, **kwargs):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.Popen(
-        [sys.executable, "-m", "kerasgen.cli", *map(str, args)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, **kwargs,
-    )
-
-
-def _rows(path):
-    try:
-        return len(read_losses(path)) - 1
-    except (OSError, IndexError):
-        return 0
-
-
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     out = tmp_path / "run"
     losses = out / "losses.csv"
-    process = _cli_process(
+    process = cli_process(
         ["train", "dcgan", "--out", out, *TINY, "--steps", 100000,
          "--checkpoint-every", 3, "--sample-every", 100000],
-        cwd=tmp_path,
+        cwd=tmp_path, stderr=subprocess.STDOUT,
     )
     try:
         # Kill it (SIGKILL: no cleanup at all) once a checkpoint exists and the
         # loss log has gone past it.
-        deadline = time.monotonic() + 240
-        while not ((out / "checkpoint.keras").exists() and _rows(losses) >= 5):
-            if process.poll() is not None:
-                pytest.fail(f"training ended early:\n{process.stdout.read()}")
-            if time.monotonic() > deadline:
-                pytest.fail("no checkpoint after 240 s")
-            time.sleep(0.05)
+        wait_for_training(process, out, steps=5)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    rows_at_kill = _rows(losses)
+    rows_at_kill = logged_steps(losses)
     assert rows_at_kill >= 5
 
     target = rows_at_kill + 2
-    resumed = _cli_process(
-        ["train", "dcgan", "--out", out, "--resume", "--steps", target], cwd=tmp_path
+    resumed = cli_process(
+        ["train", "dcgan", "--out", out, "--resume", "--steps", target], cwd=tmp_path,
+        stderr=subprocess.STDOUT,
     )
     output, _ = resumed.communicate(timeout=240)
     assert resumed.returncode == 0, output
@@ -604,10 +583,10 @@ def test_backend_option_switches_the_backend(tmp_path):
     pytest.importorskip("jax")
     pytest.importorskip("tensorflow")
     other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
-    process = _cli_process(
+    process = cli_process(
         ["train", "dcgan", "--backend", other, "--out", tmp_path / "run", *TINY,
          "--steps", 1],
-        cwd=tmp_path,
+        cwd=tmp_path, stderr=subprocess.STDOUT,
     )
     output, _ = process.communicate(timeout=240)
     assert process.returncode == 0, output

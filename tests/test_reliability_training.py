@@ -21,16 +21,14 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
 import keras
 
-from cli_helpers import TINY, assert_one_line_error, invoke, train_tiny
+from cli_helpers import TINY, assert_one_line_error, cli_process, invoke
+from cli_helpers import logged_steps, train_tiny, wait_for_training
 
 from kerasgen.cli import callbacks as callbacks_lib
 from kerasgen.cli import train as train_lib
@@ -228,38 +226,16 @@ def test_the_library_refuses_nonsense_hyperparameters():
 # --- one process per folder -------------------------------------------------------
 
 
-def _cli_process(args, cwd):
-    env = dict(os.environ, PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.Popen(
-        [sys.executable, "-m", "kerasgen.cli", *map(str, args)],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _rows(path):
-    try:
-        return len(loss_rows(path))
-    except (OSError, IndexError):
-        return 0
-
-
 def test_a_second_process_on_a_run_folder_is_refused(tmp_path):
     out = tmp_path / "run"
     losses = out / "losses.csv"
-    first = _cli_process(["train", "dcgan", "--out", out, *TINY, "--steps", 100000,
+    first = cli_process(["train", "dcgan", "--out", out, *TINY, "--steps", 100000,
                           "--checkpoint-every", 3, "--sample-every", 100000],
                          cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 240
-        while not ((out / "checkpoint.keras").exists() and _rows(losses) >= 4):
-            if first.poll() is not None:
-                pytest.fail(f"training ended early:\n{first.communicate()}")
-            if time.monotonic() > deadline:
-                pytest.fail("no checkpoint after 240 s")
-            time.sleep(0.05)
+        wait_for_training(first, out, steps=4)
         # --overwrite would delete the first's run: refused before that.
-        second = _cli_process(["train", "dcgan", "--out", out, *TINY, "--overwrite",
+        second = cli_process(["train", "dcgan", "--out", out, *TINY, "--overwrite",
                                "--steps", 5], cwd=tmp_path)
         _, stderr = second.communicate(timeout=240)
         assert second.returncode == 1, stderr
@@ -267,7 +243,7 @@ def test_a_second_process_on_a_run_folder_is_refused(tmp_path):
         assert len(errors) == 1 and f"PID {first.pid}" in errors[0], stderr
         assert "Traceback" not in stderr
         assert first.poll() is None  # still training, its files still there
-        assert (out / "checkpoint.keras").exists() and _rows(losses) >= 4
+        assert (out / "checkpoint.keras").exists() and logged_steps(losses) >= 4
         # SIGKILL: no cleanup at all; the OS drops the lock with the process.
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=60)
@@ -276,7 +252,7 @@ def test_a_second_process_on_a_run_folder_is_refused(tmp_path):
             first.kill()
             first.wait()
     step = iterations(load(out / "checkpoint.keras"))
-    third = _cli_process(["train", "dcgan", "--out", out, "--resume", "--steps",
+    third = cli_process(["train", "dcgan", "--out", out, "--resume", "--steps",
                           step + 1], cwd=tmp_path)
     stdout, stderr = third.communicate(timeout=240)
     assert third.returncode == 0, stderr
