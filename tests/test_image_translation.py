@@ -14,6 +14,7 @@ from kerasgen.layers import build_resnet_generator
 from kerasgen.layers import build_unet_generator
 from kerasgen.layers import instance_normalization
 from kerasgen.layers import random_jitter
+from kerasgen.losses import discriminator_loss
 from kerasgen.training.schedules import ConstantThenLinearDecay
 
 CYCLEGAN = dict(image_size=16, generator_filters=4, discriminator_filters=4,
@@ -326,3 +327,84 @@ def test_random_jitter_keeps_shape_and_range_and_varies_per_image():
     same = np.asarray(random_jitter(images, keras.random.SeedGenerator(0),
                                     load_size=16, flip=False))
     np.testing.assert_array_equal(same, images)
+
+
+# --- parity with the authors' recipe (issue 18, benchmarks/cyclegan_parity.py) ---
+
+
+def _centre_tap_generator(strided_padding):
+    """The generator's first stride-2 layer, with a kernel that copies the
+    centre tap: it shows which input pixel each output pixel is centred on."""
+    from kerasgen.layers.image_to_image import _downsample, _upsample
+
+    inputs = keras.Input((8, 8, 1))
+    down = keras.Model(inputs, _downsample(inputs, 1, strided_padding, "down"))
+    up_inputs = keras.Input((4, 4, 1))
+    up = keras.Model(up_inputs, _upsample(up_inputs, 1, strided_padding, "up"))
+    kernel = np.zeros((3, 3, 1, 1), "float32")
+    kernel[1, 1] = 1.0
+    down.get_layer("down").kernel.assign(kernel)
+    up.get_layer("up").kernel.assign(kernel)
+    return down, up
+
+
+def test_strided_layers_are_centred_on_even_pixels_as_pytorchs():
+    # PyTorch's Conv2d(3, stride=2, padding=1) centres output (i, j) on
+    # input (2i, 2j); Keras's "same" on (2i+1, 2j+1) (it pads only the
+    # bottom and right). The transposed layer puts input (i, j) back at
+    # (2i, 2j), as ConvTranspose2d(padding=1, output_padding=1).
+    image = np.arange(64, dtype="float32").reshape(1, 8, 8, 1)
+    down, up = _centre_tap_generator("symmetric")
+    np.testing.assert_array_equal(np.asarray(down(image))[0, :, :, 0], image[0, ::2, ::2, 0])
+    small = np.arange(16, dtype="float32").reshape(1, 4, 4, 1)
+    doubled = np.zeros((8, 8), "float32")
+    doubled[::2, ::2] = small[0, :, :, 0]
+    np.testing.assert_array_equal(np.asarray(up(small))[0, :, :, 0], doubled)
+    same_down, _ = _centre_tap_generator("same")
+    np.testing.assert_array_equal(np.asarray(same_down(image))[0, :, :, 0],
+                                  image[0, 1::2, 1::2, 0])
+
+
+def test_cyclegan_defaults_are_the_authors_and_old_configs_keep_theirs():
+    model = kerasgen.CycleGAN(**CYCLEGAN)
+    assert (model.strided_padding, model.discriminator_fakes) == ("symmetric", "generator_step")
+    config = model.get_config()
+    for key in ("strided_padding", "discriminator_fakes"):
+        config.pop(key)
+    old = kerasgen.CycleGAN.from_config(config)
+    assert (old.strided_padding, old.discriminator_fakes) == ("same", "recomputed")
+    with pytest.raises(ValueError, match="discriminator_fakes"):
+        kerasgen.CycleGAN(**CYCLEGAN, discriminator_fakes="latest")
+    with pytest.raises(ValueError, match="strided_padding"):
+        kerasgen.CycleGAN(**CYCLEGAN, strided_padding="valid")
+
+
+@pytest.mark.parametrize("fakes", ["generator_step", "recomputed"])
+def test_cyclegan_discriminators_judge_the_generator_steps_translations(fakes):
+    # The authors' discriminators see G(a) from the forward pass of the
+    # generators' step, before the generators' update. The logged
+    # discriminator loss is computed before the discriminators' update, so
+    # it can be recomputed from the weights before the step.
+    keras.utils.set_random_seed(3)
+    model = kerasgen.CycleGAN(**{**CYCLEGAN, "pool_size": 0}, jitter=False,
+                              discriminator_fakes=fakes, learning_rate=0.05)
+    model.compile()
+    a, b = pair_batch(n=1)
+    expected = discriminator_loss(model.discriminator_b(b),
+                                  model.discriminator_b(model.generator_ab(a)), "lsgan")
+    logs = model.fit(a, b, batch_size=1, epochs=1, verbose=0).history
+    seen_before_update = np.isclose(logs["d_b_loss"][0], float(expected), rtol=1e-4)
+    assert seen_before_update == (fakes == "generator_step")
+
+
+def test_a_step_that_skips_batches_cannot_hand_tensors_on():
+    from kerasgen.training import UpdateStep
+
+    model = kerasgen.CycleGAN(**CYCLEGAN)
+    step = UpdateStep("generator", model.generator_step_loss,
+                      ("generator_ab", "generator_ba"), every=2)
+    with pytest.raises(ValueError, match="every 2 batches"):
+        model.receive_kept(step, {"fake_b": np.zeros((1, 16, 16, 3), "float32")})
+    # Outside a train step nothing is kept: a loss called on its own
+    # translates for itself.
+    assert model.kept_from_earlier_step("fake_b") is None

@@ -13,6 +13,14 @@ the PatchGAN and the U-Net, 7x7 and 3x3 in the ResNet generator, N(0, 0.02)
 initial weights, LeakyReLU(0.2) in discriminators and U-Net encoders.
 One deviation: a convolution followed by instance normalization has no bias
 (the normalization subtracts the mean, so the bias could never learn).
+
+Stride-2 layers of the ResNet generator pad as PyTorch does
+(`strided_padding="symmetric"`): one zero row and column on each side
+before a stride-2 convolution, and the transposed convolution that is its
+adjoint (PyTorch's `padding=1, output_padding=1`: the full output with its
+first row and column dropped). Keras's `padding="same"` pads only the
+bottom and right of an even-sized input, so every downsampling samples a
+pixel further down and right; `"same"` is kept for models trained with it.
 """
 
 import keras
@@ -42,8 +50,35 @@ def _residual_block(x, filters, name):
     return layers.Add(name=f"{name}_add")([x, y])
 
 
+STRIDED_PADDINGS = ("symmetric", "same")
+
+
+def _downsample(x, filters, strided_padding, name):
+    """A stride-2 3x3 convolution that halves an even size."""
+    if strided_padding == "same":
+        return _conv(filters, 3, strides=2, padding="same", name=name)(x)
+    x = layers.ZeroPadding2D(1, name=f"{name}_pad")(x)
+    return _conv(filters, 3, strides=2, name=name)(x)
+
+
+def _upsample(x, filters, strided_padding, name):
+    """The stride-2 3x3 transposed convolution that doubles a size: the
+    adjoint of `_downsample` with the same `strided_padding`."""
+    padding = "same" if strided_padding == "same" else "valid"
+    x = layers.Conv2DTranspose(
+        filters, 3, strides=2, padding=padding, use_bias=False,
+        kernel_initializer=dcgan_initializer(), name=name,
+    )(x)
+    if strided_padding == "same":
+        return x
+    # (2n + 1) -> 2n: drop the first row and column, as PyTorch's
+    # ConvTranspose2d(padding=1, output_padding=1) does.
+    return layers.Cropping2D(((1, 0), (1, 0)), name=f"{name}_crop")(x)
+
+
 def build_resnet_generator(
-    image_size, channels=3, filters=64, num_residual_blocks=9, name="generator"
+    image_size, channels=3, filters=64, num_residual_blocks=9, name="generator",
+    strided_padding="symmetric",
 ):
     """The CycleGAN generator: downsample twice, residual blocks, upsample.
 
@@ -60,6 +95,9 @@ def build_resnet_generator(
         filters: int. Width of the first stage (64 in the paper).
         num_residual_blocks: int. Defaults to 9.
         name: str. Defaults to `"generator"`.
+        strided_padding: `"symmetric"` (zero padding 1 on every side, as
+            the authors' PyTorch code) or `"same"` (Keras's, which pads
+            only the bottom and right). Defaults to `"symmetric"`.
 
     Returns:
         A functional `keras.Model` from `(image_size, image_size, channels)`
@@ -77,6 +115,11 @@ def build_resnet_generator(
             "The ResNet generator downsamples twice: `image_size` must be a "
             f"multiple of 4. Received: image_size={image_size}"
         )
+    if strided_padding not in STRIDED_PADDINGS:
+        raise ValueError(
+            f"`strided_padding` must be one of {STRIDED_PADDINGS}. "
+            f"Received: strided_padding={strided_padding!r}"
+        )
     inputs = keras.Input((image_size, image_size, channels), name="image")
     x = ReflectionPadding2D(3)(inputs)
     x = _conv(filters, 7, name="c7s1")(x)
@@ -85,17 +128,14 @@ def build_resnet_generator(
     width = filters
     for i in range(2):
         width *= 2
-        x = _conv(width, 3, strides=2, padding="same", name=f"down_{i}")(x)
+        x = _downsample(x, width, strided_padding, name=f"down_{i}")
         x = instance_normalization(f"down_{i}_norm")(x)
         x = layers.ReLU()(x)
     for i in range(num_residual_blocks):
         x = _residual_block(x, width, name=f"residual_{i}")
     for i in range(2):
         width //= 2
-        x = layers.Conv2DTranspose(
-            width, 3, strides=2, padding="same", use_bias=False,
-            kernel_initializer=dcgan_initializer(), name=f"up_{i}",
-        )(x)
+        x = _upsample(x, width, strided_padding, name=f"up_{i}")
         x = instance_normalization(f"up_{i}_norm")(x)
         x = layers.ReLU()(x)
     x = ReflectionPadding2D(3)(x)
@@ -133,8 +173,10 @@ def build_unet_generator(
     innermost), decoder mirroring it with stride-2 4x4 transposed
     convolutions and ReLU, each decoder stage concatenated with the encoder
     stage of the same size (Isola et al. 2017, appendix 6.1.1). Dropout
-    (the only noise: pix2pix takes no z) follows the three decoder stages
-    after the innermost one, as in the authors' code.
+    (the only noise: pix2pix takes no z) follows the first three decoder
+    stages from the bottleneck, as the paper's `CD512-CD512-CD512-C512...`
+    and the authors' original Torch code have it (their PyTorch port puts
+    the three one level further out).
 
     Args:
         image_size: int. A power of 2, at least 8.

@@ -110,6 +110,17 @@ def _check_hyperparameters(model):
             refuse(name, value, "an int >= 1")
 
 
+class StepHandoff:
+    """Tensors kept by one update step for the later steps of a batch
+    (`GenerativeModel.keep_for_later_steps`): `pending`, what the loss now
+    running keeps; `batch`, what earlier steps of this batch kept. A plain
+    object, so that Keras does not track the tensors as state."""
+
+    def __init__(self):
+        self.pending = {}
+        self.batch = {}
+
+
 @dataclasses.dataclass(frozen=True)
 class UpdateStep:
     """One gradient update that a model makes for every batch (or every
@@ -308,6 +319,7 @@ class GenerativeModel(keras.Model):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self._handoff = StepHandoff()
 
     # --- Hooks for families -------------------------------------------------
 
@@ -575,12 +587,65 @@ class GenerativeModel(keras.Model):
         return data
 
     def run_update_loss(self, step, data):
-        """Runs one step's loss on a batch: `(float32 loss, logs)`."""
+        """Runs one step's loss on a batch: `(float32 loss, logs)`. What the
+        loss kept with `keep_for_later_steps` waits in `take_kept()`."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        self._handoff.pending = {}
         loss, logs = step.loss(images, labels)
         loss = ops.cast(loss, "float32")
         logs = {k: ops.cast(v, "float32") for k, v in logs.items()}
         return loss, logs
+
+    # --- Tensors a step hands to the steps after it --------------------------
+
+    def keep_for_later_steps(self, **tensors):
+        """Called in an update step's loss: hands tensors (without their
+        gradient) to the steps that run after it on the same batch, which
+        read them with `kept_from_earlier_step(name)`. CycleGAN's
+        discriminators judge the translations of the generators' step this
+        way instead of translating again.
+
+        Only a step that runs on every batch (`every=1`) may keep tensors;
+        with `repeat > 1` the last repeat's are kept.
+
+        Example:
+
+        ```python
+        def generator_step_loss(self, real_a, real_b):
+            fake_b = self.generator_ab(real_a, training=True)
+            self.keep_for_later_steps(fake_b=fake_b)
+            ...
+        ```
+        """
+        self._handoff.pending.update(tensors)
+
+    def kept_from_earlier_step(self, name):
+        """A tensor an earlier step of this batch kept, or None (outside a
+        train step, e.g. when a loss is called directly)."""
+        return self._handoff.batch.get(name)
+
+    def take_kept(self):
+        """The tensors the loss just run kept (the backends call this)."""
+        kept, self._handoff.pending = self._handoff.pending, {}
+        return kept
+
+    def receive_kept(self, step, kept):
+        """Makes a step's kept tensors visible to the later steps of the
+        batch (the backends call this after the step's update)."""
+        if kept and step.every != 1:
+            raise ValueError(
+                f"Update step {step.name!r} runs every {step.every} batches, so "
+                "the steps after it cannot rely on what it keeps. "
+                f"Received: kept={sorted(kept)}"
+            )
+        self._handoff.batch.update(
+            {name: ops.stop_gradient(value) for name, value in kept.items()})
+
+    def start_batch_handoff(self):
+        """Forgets the tensors kept for the previous batch (the backends call
+        this at the start and the end of a train step)."""
+        self._handoff.batch = {}
+        self._handoff.pending = {}
 
     def run_assign_update(self, step, data):
         """Runs an `AssignStep`'s update on a batch: `(values, logs)`, the

@@ -67,6 +67,7 @@ def train_step(model, state, data):
 
     # The batch transform (augmentation) runs once, before every step; the
     # noise seed it advances comes back from its scope.
+    model.start_batch_handoff()
     mapping = refs.mapping(trainable, non_trainable, optimizer_values)
     with keras.StatelessScope(state_mapping=mapping) as scope:
         data = model.prepare_batch(data)
@@ -98,6 +99,7 @@ def train_step(model, state, data):
 
     # One more batch done (the counter `--resume` reads).
     optimizer_values[iterations_slot] = optimizer_values[iterations_slot] + 1
+    model.start_batch_handoff()
 
     return logs, (trainable, non_trainable, optimizer_values, metrics_values)
 
@@ -117,13 +119,15 @@ def _gradient_step(model, refs, step, data, values):
             loss, step_logs = model.run_update_loss(step, data)
             scaled_loss = optimizer.scale_loss(loss)
         new_non_trainable = refs.assigned_non_trainable(scope, non_trainable)
-        return scaled_loss, (step_logs, new_non_trainable)
+        # Out through the aux output: a tracer of the gradient's trace
+        # cannot be used outside it.
+        return scaled_loss, (step_logs, new_non_trainable, model.take_kept())
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-    logs = {}
+    logs, kept = {}, {}
     for _ in range(step.repeat):
         step_values = [trainable[slot] for slot in step_slots]
-        (_, (logs, non_trainable)), grads = grad_fn(
+        (_, (logs, non_trainable, kept)), grads = grad_fn(
             step_values, trainable, non_trainable, optimizer_values
         )
         new_values, new_optimizer_values = optimizer.stateless_apply(
@@ -135,6 +139,7 @@ def _gradient_step(model, refs, step, data, values):
             trainable[slot] = value
         for slot, value in zip(optimizer_slots, new_optimizer_values):
             optimizer_values[slot] = value
+    model.receive_kept(step, kept)
     return (trainable, non_trainable, optimizer_values), logs
 
 

@@ -15,6 +15,7 @@ from kerasgen.training.base import AssignStep, step_due
 
 
 def train_step(model, data):
+    model.start_batch_handoff()
     data = model.prepare_batch(data)
     # Read once, before this batch's increment at the end.
     batches_done = tf.convert_to_tensor(model.optimizer.iterations)
@@ -34,6 +35,7 @@ def train_step(model, data):
         average.assign(model.ema_update(average, source))
 
     model.optimizer.iterations.assign_add(1)
+    model.start_batch_handoff()
     return logs
 
 
@@ -46,9 +48,11 @@ def _gradient_step(model, step, data):
             loss, logs = model.run_update_loss(step, data)
             # Identity unless the optimizer is a LossScaleOptimizer.
             scaled_loss = optimizer.scale_loss(loss)
+        kept = model.take_kept()
         grads = tape.gradient(scaled_loss, variables)
         grads = _after(loss, grads)
         optimizer.apply(grads, variables)
+    model.receive_kept(step, kept)
     return logs
 
 
@@ -76,6 +80,7 @@ def _gradient_step_when(model, step, data, due):
             with tf.GradientTape() as tape:
                 loss, logs = model.run_update_loss(step, data)
                 scaled_loss = optimizer.scale_loss(loss)
+            model.receive_kept(step, model.take_kept())
             grads = tape.gradient(scaled_loss, variables)
             grads = [tf.zeros_like(v) if g is None else g
                      for g, v in zip(grads, variables)]

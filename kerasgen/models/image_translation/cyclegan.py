@@ -35,10 +35,14 @@ size 1; the learning rate is constant for half the run and then decays
 linearly to 0 (`constant_steps`, `decay_steps`). Images are jittered
 (resized to 286/256 of their size and randomly cropped back) and mirrored.
 
-Deviations: the discriminators see translations recomputed by the
-generators just updated (the authors reuse the ones from the generators'
-step; the recomputation costs one more forward pass of each generator);
-convolutions before instance normalization have no bias.
+As the authors do, the discriminators judge the translations of the
+generators' step (through the history pool), handed on with
+`keep_for_later_steps`; stride-2 layers pad one pixel on every side
+(`strided_padding="symmetric"`, PyTorch's alignment). Models saved before
+these two options existed load with what they were trained with:
+translations recomputed by the just-updated generators
+(`discriminator_fakes="recomputed"`) and Keras's `"same"` padding.
+Deviation: convolutions before instance normalization have no bias.
 """
 
 import keras
@@ -54,6 +58,10 @@ from kerasgen.losses import mean_absolute_error
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.models.registry import register_family
+
+
+#: Which translations the discriminators judge (see `discriminator_fakes`).
+DISCRIMINATOR_FAKES = ("generator_step", "recomputed")
 
 
 @register_family("cyclegan")
@@ -92,6 +100,14 @@ class CycleGAN(ImageTranslation, GenerativeModel):
             the paper. Defaults to None.
         jitter: bool. Random jitter and mirroring in training. Defaults to
             True.
+        strided_padding: `"symmetric"` (the authors' one pixel of zeros on
+            every side of a stride-2 layer) or `"same"` (Keras's, pads
+            only the bottom and right). Defaults to `"symmetric"`.
+        discriminator_fakes: `"generator_step"` (the discriminators judge
+            the translations the generators' step made, as the authors
+            do) or `"recomputed"` (translated again by the just-updated
+            generators: two more generator passes per step). Defaults to
+            `"generator_step"`.
         seed: int or None. Seeds the jitter and the pool's choices.
 
     Example:
@@ -131,6 +147,8 @@ class CycleGAN(ImageTranslation, GenerativeModel):
         constant_steps=None,
         decay_steps=None,
         jitter=True,
+        strided_padding="symmetric",
+        discriminator_fakes="generator_step",
         seed=None,
         **kwargs,
     ):
@@ -143,12 +161,18 @@ class CycleGAN(ImageTranslation, GenerativeModel):
                 f"Received: cycle_weight={cycle_weight}, "
                 f"identity_weight={identity_weight}, pool_size={pool_size}"
             )
+        if discriminator_fakes not in DISCRIMINATOR_FAKES:
+            raise ValueError(
+                f"`discriminator_fakes` must be one of {DISCRIMINATOR_FAKES}. "
+                f"Received: discriminator_fakes={discriminator_fakes!r}"
+            )
 
         # === Networks ===
         def generator(name):
             return build_resnet_generator(
                 image_size, channels, filters=generator_filters,
                 num_residual_blocks=num_residual_blocks, name=name,
+                strided_padding=strided_padding,
             )
 
         def discriminator(name):
@@ -180,6 +204,8 @@ class CycleGAN(ImageTranslation, GenerativeModel):
         self.constant_steps = constant_steps
         self.decay_steps = decay_steps
         self.jitter = bool(jitter)
+        self.strided_padding = strided_padding
+        self.discriminator_fakes = discriminator_fakes
         self._finish_networks()
 
     # --- Update steps -----------------------------------------------------------
@@ -215,14 +241,20 @@ class CycleGAN(ImageTranslation, GenerativeModel):
             loss = loss + self.identity_weight * self.cycle_weight * (identity_a + identity_b)
             logs.update(identity_a=identity_a, identity_b=identity_b)
         logs["g_loss"] = loss
+        if self.discriminator_fakes == "generator_step":
+            self.keep_for_later_steps(fake_a=fake_a, fake_b=fake_b)
         return loss, logs
 
     def discriminator_step_loss(self, real_a, real_b):
         """Both discriminators, on real images and pooled translations."""
-        fake_b = self.pool_b.query(
-            self.generator_ab(real_a, training=True), self.seed_generator)
-        fake_a = self.pool_a.query(
-            self.generator_ba(real_b, training=True), self.seed_generator)
+        fake_b = self.kept_from_earlier_step("fake_b")
+        fake_a = self.kept_from_earlier_step("fake_a")
+        if fake_b is None or fake_a is None:
+            # "recomputed", or this loss called on its own.
+            fake_b = self.generator_ab(real_a, training=True)
+            fake_a = self.generator_ba(real_b, training=True)
+        fake_b = self.pool_b.query(fake_b, self.seed_generator)
+        fake_a = self.pool_a.query(fake_a, self.seed_generator)
         d_b = discriminator_loss(
             self.discriminator_b(real_b, training=True),
             self.discriminator_b(fake_b, training=True), "lsgan")
@@ -300,5 +332,15 @@ class CycleGAN(ImageTranslation, GenerativeModel):
             constant_steps=self.constant_steps,
             decay_steps=self.decay_steps,
             jitter=self.jitter,
+            strided_padding=self.strided_padding,
+            discriminator_fakes=self.discriminator_fakes,
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # A model saved before these options existed was trained with them
+        # like this; its weights need the padding they were trained with.
+        config = {"strided_padding": "same", "discriminator_fakes": "recomputed",
+                  **config}
+        return super().from_config(config)

@@ -1,0 +1,204 @@
+"""pix2pix parity: kerasgen against a plain PyTorch reference of the
+authors' recipe on facades, at equal budget: L1 and SSIM to the test photos.
+
+What it measures, per run: pix2pix trained on the shared facades set
+(400 training pairs, label map -> photo, `direction="b2a"`) at
+`--image-size` 128 with 32-filter networks, batch 1, for `--steps` steps
+(learning rate constant for the first half, then linearly to 0), then
+translates the 106 test label maps and compares with the real photos:
+
+- **L1**: mean |G(x) - y| in [-1, 1] units (the paper's L1 term);
+- **SSIM**: `tf.image.ssim` on [0, 1] images (11x11 Gaussian window,
+  sigma 1.5, the standard constants), averaged over the test set;
+- **checkerboard**: how much of the translations' energy sits at the
+  period-2 frequencies a stride-2 transposed convolution's artifacts live
+  at, relative to the real photos' (1.0 = as much as real photos);
+- **ms per step** from step 20 on.
+
+`--impl reference` trains `benchmarks/reference/pix2pix_torch.py`
+(PyTorch, BatchNorm as the authors' default, translated as their test.py
+does without `--eval`); `--impl kerasgen` trains `kerasgen.Pix2Pix` with
+`fit()`. `--set key=value` changes a kerasgen constructor argument.
+Results append to `benchmarks/results/pix2pix_parity.jsonl`; `--table`
+prints them.
+
+    .venv/bin/python benchmarks/pix2pix_parity.py --impl reference
+    .venv/bin/python benchmarks/pix2pix_parity.py --impl kerasgen
+    .venv/bin/python benchmarks/pix2pix_parity.py --table
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from parity_common import StepTimer, append_result, parse_settings, read_results
+
+BENCHMARKS = Path(__file__).resolve().parent
+REPO = BENCHMARKS.parent
+DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "facades"
+DEFAULT_RESULTS = BENCHMARKS / "results" / "pix2pix_parity.jsonl"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--impl", choices=("kerasgen", "reference"), default="kerasgen")
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--filters", type=int, default=32)
+    parser.add_argument("--direction", default="b2a")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--label", default=None)
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--results", default=str(DEFAULT_RESULTS))
+    parser.add_argument("--grid", default=None, help="write test translations here (PNG)")
+    parser.add_argument("--table", action="store_true")
+    return parser.parse_args(argv)
+
+
+def load(opts, split, image_size):
+    from kerasgen.data import load_paired
+
+    return load_paired(opts.data, image_size=image_size, split=split,
+                       direction=opts.direction)
+
+
+def train_reference(opts):
+    import random
+
+    import torch
+
+    sys.path.insert(0, str(BENCHMARKS / "reference"))
+    import pix2pix_torch
+
+    torch.set_num_threads(os.cpu_count())
+    inputs, targets = load(opts, "train", pix2pix_torch.load_size_for(opts.image_size))
+    data = pix2pix_torch.AlignedPairs(inputs.images, targets.images, opts.image_size,
+                                      random.Random(opts.seed + 1000))
+    model = pix2pix_torch.Pix2Pix(opts.image_size, generator_filters=opts.filters,
+                                  discriminator_filters=opts.filters,
+                                  total_steps=opts.steps, seed=opts.seed)
+    timer = StepTimer()
+    for step in range(1, opts.steps + 1):
+        logs = model.train_step(*data.batch())
+        timer.step_done(step)
+        if step % 500 == 0:
+            print(f"step {step}: " + " ".join(f"{k} {v:.3f}" for k, v in logs.items()),
+                  flush=True)
+    return model.translate, timer.ms_per_step(), dict(torch=torch.__version__)
+
+
+def train_kerasgen(opts):
+    import keras
+
+    import kerasgen
+    from kerasgen.data import make_pair_batches
+
+    keras.utils.set_random_seed(opts.seed)
+    config = dict(image_size=opts.image_size, generator_filters=opts.filters,
+                  discriminator_filters=opts.filters, direction=opts.direction,
+                  seed=opts.seed, **parse_settings(opts.set))
+    model = kerasgen.Pix2Pix(**config)
+    model.plan_run(opts.steps)
+    model.compile()
+    inputs, targets = load(opts, "train", opts.image_size)
+    timer = StepTimer()
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            timer.step_done(batch + 1)
+            if (batch + 1) % 500 == 0:
+                print(f"step {batch + 1}: " + " ".join(
+                    f"{k} {float(v):.3f}" for k, v in sorted((logs or {}).items())), flush=True)
+
+    model.fit(make_pair_batches(inputs, targets, 1, paired=True, seed=opts.seed),
+              steps_per_epoch=opts.steps, epochs=1, shuffle=False, verbose=0,
+              callbacks=[Progress()])
+    used = {k: v for k, v in model.get_config().items()
+            if k not in ("name", "trainable", "dtype", "seed")}
+    return model.translate, timer.ms_per_step(), used
+
+
+def checkerboard_energy(images):
+    """Mean power of the 2D spectrum at the period-2 frequencies ((pi, 0),
+    (0, pi), (pi, pi)) of each image's luminance, relative to its total."""
+    import numpy as np
+
+    gray = images.mean(axis=-1)
+    gray = gray - gray.mean(axis=(1, 2), keepdims=True)
+    power = np.abs(np.fft.fft2(gray)) ** 2
+    h, w = gray.shape[1:]
+    at_nyquist = power[:, h // 2, 0] + power[:, 0, w // 2] + power[:, h // 2, w // 2]
+    return float(np.mean(at_nyquist / power.sum(axis=(1, 2))))
+
+
+def score(translate, opts):
+    import numpy as np
+    import tensorflow as tf
+
+    inputs, targets = load(opts, "test", opts.image_size)
+    x = inputs.images.astype("float32") / 127.5 - 1.0
+    y = targets.images.astype("float32") / 127.5 - 1.0
+    out = np.clip(translate(x), -1, 1)
+    ssim = tf.image.ssim(tf.constant((out + 1) / 2), tf.constant((y + 1) / 2), max_val=1.0)
+    if opts.grid:
+        from kerasgen.utils.images import save_grid
+
+        rows = np.stack([x[:6], out[:6], y[:6]], 1).reshape((-1,) + x.shape[1:])
+        save_grid(rows, opts.grid, nrow=3)
+    return {
+        "test_pairs": int(len(x)),
+        "l1": round(float(np.mean(np.abs(out - y))), 4),
+        "ssim": round(float(np.mean(ssim.numpy())), 4),
+        "checkerboard_vs_real": round(checkerboard_energy(out) / checkerboard_energy(y), 2),
+    }
+
+
+def print_table(path):
+    rows = read_results(path)
+    print("| run | backend | seed | steps | L1 to test photos | SSIM | checkerboard "
+          "(real = 1) | ms per step |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['label']} | {r['backend']} | {r['seed']} | {r['steps']} | "
+              f"{r['l1']:.3f} | {r['ssim']:.3f} | {r['checkerboard_vs_real']:.2f} | "
+              f"{r['ms_per_step']:.0f} |")
+
+
+def main(argv=None):
+    opts = parse_args(argv)
+    if opts.table:
+        print_table(opts.results)
+        return 0
+    os.environ["KERAS_BACKEND"] = opts.backend if opts.impl == "kerasgen" else "tensorflow"
+    sys.path.insert(0, str(REPO))
+    from dcgan_throughput import keras_info, machine_info
+
+    start = time.time()
+    train = train_reference if opts.impl == "reference" else train_kerasgen
+    translate, ms_per_step, config = train(opts)
+    result = {
+        "label": opts.label or opts.impl,
+        "impl": opts.impl,
+        "backend": "pytorch" if opts.impl == "reference" else opts.backend,
+        "seed": opts.seed,
+        "steps": opts.steps,
+        "image_size": opts.image_size,
+        "filters": opts.filters,
+        "ms_per_step": round(ms_per_step, 1),
+        "train_wall_s": round(time.time() - start, 1),
+        **score(translate, opts),
+        "config": config,
+        "machine": machine_info(),
+        **({} if opts.impl == "reference" else keras_info()),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    append_result(opts.results, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
