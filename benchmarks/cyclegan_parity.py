@@ -39,10 +39,16 @@ dependency); the test suite does not.
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-from parity_common import StepTimer, append_result, parse_settings, read_results
+from parity_common import StepTimer
+from parity_common import add_run_arguments
+from parity_common import keras_progress
+from parity_common import parse_settings
+from parity_common import print_progress
+from parity_common import read_results
+from parity_common import run_and_record
+from parity_common import used_config
 
 BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
@@ -52,25 +58,15 @@ DEFAULT_RESULTS = BENCHMARKS / "results" / "cyclegan_parity.jsonl"
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--impl", choices=("kerasgen", "reference"), default="kerasgen")
-    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--filters", type=int, default=32)
+    add_run_arguments(parser, steps=3000, image_size=64, filters=32,
+                      data=DEFAULT_DATA, results=DEFAULT_RESULTS)
     parser.add_argument("--residual-blocks", type=int, default=6)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="a kerasgen.CycleGAN constructor argument")
     parser.add_argument("--pipeline", choices=("kerasgen", "reference"), default="kerasgen")
     parser.add_argument("--adam-epsilon", type=float, default=None)
     parser.add_argument("--discriminator-fakes", choices=("default", "recomputed", "generator-step"),
                         default="default")
-    parser.add_argument("--label", default=None, help="the row's name in the table")
-    parser.add_argument("--data", default=str(DEFAULT_DATA))
-    parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument("--grid", default=None,
                         help="write [a, G(a), F(G(a))] of 8 test cats here (PNG)")
-    parser.add_argument("--table", action="store_true", help="print the results and exit")
     return parser.parse_args(argv)
 
 
@@ -104,9 +100,7 @@ def train_reference(opts):
     for step in range(1, opts.steps + 1):
         logs = model.train_step(*data.batch())
         timer.step_done(step)
-        if step % 500 == 0:
-            print(f"step {step}: " + " ".join(f"{k} {v:.3f}" for k, v in logs.items()),
-                  flush=True)
+        print_progress(step, logs)
     config = dict(torch=torch.__version__)
     return model.translate, timer.ms_per_step(), config
 
@@ -151,17 +145,8 @@ def train_kerasgen(opts):
                         steps_per_epoch=opts.steps, shuffle=False)
 
     timer = StepTimer()
-
-    class Progress(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            timer.step_done(batch + 1)
-            if (batch + 1) % 500 == 0:
-                print(f"step {batch + 1}: " + " ".join(
-                    f"{k} {float(v):.3f}" for k, v in sorted((logs or {}).items())), flush=True)
-
-    model.fit(epochs=1, verbose=0, callbacks=[Progress()], **fit_data)
-    used = {k: v for k, v in model.get_config().items()
-            if k not in ("name", "trainable", "dtype", "seed")}
+    model.fit(epochs=1, verbose=0, callbacks=[keras_progress(timer)], **fit_data)
+    used = used_config(model)
     if opts.adam_epsilon is not None:
         used["adam_epsilon"] = opts.adam_epsilon
     used["pipeline"] = opts.pipeline
@@ -222,33 +207,7 @@ def main(argv=None):
     if opts.table:
         print_table(opts.results)
         return 0
-    os.environ["KERAS_BACKEND"] = opts.backend if opts.impl == "kerasgen" else "tensorflow"
-    sys.path.insert(0, str(REPO))
-    sys.path.insert(0, str(BENCHMARKS))
-    from dcgan_throughput import keras_info, machine_info
-
-    start = time.time()
-    train = train_reference if opts.impl == "reference" else train_kerasgen
-    translate, ms_per_step, config = train(opts)
-    wall = time.time() - start
-    result = {
-        "label": opts.label or opts.impl,
-        "impl": opts.impl,
-        "backend": "pytorch" if opts.impl == "reference" else opts.backend,
-        "seed": opts.seed,
-        "steps": opts.steps,
-        "image_size": opts.image_size,
-        "filters": opts.filters,
-        "residual_blocks": opts.residual_blocks,
-        "ms_per_step": round(ms_per_step, 1),
-        "train_wall_s": round(wall, 1),
-        **score(translate, opts),
-        "config": config,
-        "machine": machine_info(),
-        **({} if opts.impl == "reference" else keras_info()),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    append_result(opts.results, result)
+    run_and_record(opts, train_kerasgen, train_reference, score, REPO, residual_blocks=opts.residual_blocks)
     return 0
 
 

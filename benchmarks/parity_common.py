@@ -22,6 +22,47 @@ class StepTimer:
         return 1000 * (time.perf_counter() - self.begin) / (self.steps - self.start)
 
 
+def add_run_arguments(parser, steps, image_size, filters, data, results):
+    """The options every parity benchmark takes, with its defaults."""
+    parser.add_argument("--impl", choices=("kerasgen", "reference"), default="kerasgen")
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--image-size", type=int, default=image_size)
+    parser.add_argument("--filters", type=int, default=filters)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a constructor argument of the kerasgen family")
+    parser.add_argument("--label", default=None, help="the row's name in the table")
+    parser.add_argument("--data", default=str(data))
+    parser.add_argument("--results", default=str(results))
+    parser.add_argument("--table", action="store_true", help="print the results and exit")
+
+
+def print_progress(step, logs):
+    """Every 500th step: its losses on one line."""
+    if step % 500 == 0:
+        print(f"step {step}: " + " ".join(
+            f"{k} {float(v):.3f}" for k, v in sorted(logs.items())), flush=True)
+
+
+def keras_progress(timer):
+    """A Keras callback feeding `timer` and `print_progress`."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            timer.step_done(batch + 1)
+            print_progress(batch + 1, logs or {})
+
+    return Progress()
+
+
+def used_config(model):
+    """The family config a run trained with, without names and seeds."""
+    return {k: v for k, v in model.get_config().items()
+            if k not in ("name", "trainable", "dtype", "seed")}
+
+
 def parse_settings(pairs):
     """`["key=value", ...]` -> dict, values read as JSON where they parse
     (`3` -> 3, `true` -> True), else kept as strings."""
@@ -41,6 +82,41 @@ def append_result(path, result):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         f.write(json.dumps(result) + "\n")
+
+
+def run_and_record(opts, train_kerasgen, train_reference, score, repo, **fields):
+    """Sets the backend, trains one side (`train_*(opts)` returns
+    `(translate, ms_per_step, config)`), scores its translations
+    (`score(translate, opts)` returns a dict) and appends the result."""
+    import os
+    import sys
+
+    os.environ["KERAS_BACKEND"] = opts.backend if opts.impl == "kerasgen" else "tensorflow"
+    sys.path.insert(0, str(repo))
+    from dcgan_throughput import keras_info, machine_info
+
+    start = time.time()
+    train = train_reference if opts.impl == "reference" else train_kerasgen
+    translate, ms_per_step, config = train(opts)
+    result = {
+        "label": opts.label or opts.impl,
+        "impl": opts.impl,
+        "backend": "pytorch" if opts.impl == "reference" else opts.backend,
+        "seed": opts.seed,
+        "steps": opts.steps,
+        "image_size": opts.image_size,
+        "filters": opts.filters,
+        **fields,
+        "ms_per_step": round(ms_per_step, 1),
+        "train_wall_s": round(time.time() - start, 1),
+        **score(translate, opts),
+        "config": config,
+        "machine": machine_info(),
+        **({} if opts.impl == "reference" else keras_info()),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    append_result(opts.results, result)
+    return result
 
 
 def read_results(path):

@@ -30,10 +30,16 @@ prints them.
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-from parity_common import StepTimer, append_result, parse_settings, read_results
+from parity_common import StepTimer
+from parity_common import add_run_arguments
+from parity_common import keras_progress
+from parity_common import parse_settings
+from parity_common import print_progress
+from parity_common import read_results
+from parity_common import run_and_record
+from parity_common import used_config
 
 BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
@@ -43,19 +49,10 @@ DEFAULT_RESULTS = BENCHMARKS / "results" / "pix2pix_parity.jsonl"
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--impl", choices=("kerasgen", "reference"), default="kerasgen")
-    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--filters", type=int, default=32)
+    add_run_arguments(parser, steps=2000, image_size=128, filters=32,
+                      data=DEFAULT_DATA, results=DEFAULT_RESULTS)
     parser.add_argument("--direction", default="b2a")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--label", default=None)
-    parser.add_argument("--data", default=str(DEFAULT_DATA))
-    parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument("--grid", default=None, help="write test translations here (PNG)")
-    parser.add_argument("--table", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -85,9 +82,7 @@ def train_reference(opts):
     for step in range(1, opts.steps + 1):
         logs = model.train_step(*data.batch())
         timer.step_done(step)
-        if step % 500 == 0:
-            print(f"step {step}: " + " ".join(f"{k} {v:.3f}" for k, v in logs.items()),
-                  flush=True)
+        print_progress(step, logs)
     return model.translate, timer.ms_per_step(), dict(torch=torch.__version__)
 
 
@@ -106,20 +101,10 @@ def train_kerasgen(opts):
     model.compile()
     inputs, targets = load(opts, "train", opts.image_size)
     timer = StepTimer()
-
-    class Progress(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            timer.step_done(batch + 1)
-            if (batch + 1) % 500 == 0:
-                print(f"step {batch + 1}: " + " ".join(
-                    f"{k} {float(v):.3f}" for k, v in sorted((logs or {}).items())), flush=True)
-
     model.fit(make_pair_batches(inputs, targets, 1, paired=True, seed=opts.seed),
               steps_per_epoch=opts.steps, epochs=1, shuffle=False, verbose=0,
-              callbacks=[Progress()])
-    used = {k: v for k, v in model.get_config().items()
-            if k not in ("name", "trainable", "dtype", "seed")}
-    return model.translate, timer.ms_per_step(), used
+              callbacks=[keras_progress(timer)])
+    return model.translate, timer.ms_per_step(), used_config(model)
 
 
 def checkerboard_energy(images):
@@ -173,30 +158,7 @@ def main(argv=None):
     if opts.table:
         print_table(opts.results)
         return 0
-    os.environ["KERAS_BACKEND"] = opts.backend if opts.impl == "kerasgen" else "tensorflow"
-    sys.path.insert(0, str(REPO))
-    from dcgan_throughput import keras_info, machine_info
-
-    start = time.time()
-    train = train_reference if opts.impl == "reference" else train_kerasgen
-    translate, ms_per_step, config = train(opts)
-    result = {
-        "label": opts.label or opts.impl,
-        "impl": opts.impl,
-        "backend": "pytorch" if opts.impl == "reference" else opts.backend,
-        "seed": opts.seed,
-        "steps": opts.steps,
-        "image_size": opts.image_size,
-        "filters": opts.filters,
-        "ms_per_step": round(ms_per_step, 1),
-        "train_wall_s": round(time.time() - start, 1),
-        **score(translate, opts),
-        "config": config,
-        "machine": machine_info(),
-        **({} if opts.impl == "reference" else keras_info()),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    append_result(opts.results, result)
+    run_and_record(opts, train_kerasgen, train_reference, score, REPO)
     return 0
 
 

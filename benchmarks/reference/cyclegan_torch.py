@@ -92,9 +92,15 @@ def patch_discriminator(channels=3, filters=64, num_layers=3):
 
 
 def init_weights(network, gain=0.02):
+    """The authors' `init_type="normal"`: conv weights N(0, gain), BatchNorm
+    weights N(1, gain), biases 0."""
     for module in network.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(module.weight, 0.0, gain)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(module.weight, 1.0, gain)
             nn.init.zeros_(module.bias)
     return network
 

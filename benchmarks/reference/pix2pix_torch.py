@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from cyclegan_torch import _to_torch
+from cyclegan_torch import init_weights
 from cyclegan_torch import load_size_for
 
 
@@ -93,18 +94,6 @@ def patch_discriminator(channels, filters=64, num_layers=3):
         width = out
     layers += [nn.Conv2d(width, 1, 4, stride=1, padding=1)]
     return nn.Sequential(*layers)
-
-
-def init_weights(network, gain=0.02):
-    for module in network.modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(module.weight, 0.0, gain)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, 1.0, gain)
-            nn.init.zeros_(module.bias)
-    return network
 
 
 class AlignedPairs:

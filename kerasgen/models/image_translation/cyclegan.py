@@ -105,8 +105,8 @@ class CycleGAN(ImageTranslation, GenerativeModel):
             only the bottom and right). Defaults to `"symmetric"`.
         discriminator_fakes: `"generator_step"` (the discriminators judge
             the translations the generators' step made, as the authors
-            do) or `"recomputed"` (translated again by the just-updated
-            generators: two more generator passes per step). Defaults to
+            do) or `"recomputed"` (translated again by the generators
+            just updated: two more generator passes per step). Defaults to
             `"generator_step"`.
         seed: int or None. Seeds the jitter and the pool's choices.
 
