@@ -4,9 +4,11 @@ Trained from scratch on the shared cat2dog set (`trainA` cats = 0, `trainB`
 dogs = 1, 2,000 images), at the resolution of the translations it judges
 (default 64x64), with random crops and flips; its accuracy is measured on
 `testA`/`testB` (400 images it never saw). The weights go to
-`runs/catdog-classifier-<size>/classifier.weights.h5` (atomically), with
-`metrics.json` (test accuracy, the share of real test cats it calls dogs).
-`benchmarks/cyclegan_parity.py` trains it when it is missing.
+`benchmarks/weights/catdog-classifier-<size>/classifier.weights.h5`
+(atomically), with `metrics.json` (test accuracy, the share of real test
+cats it calls dogs, the weights' sha256). The 64x64 one is committed, so
+every checkout scores CycleGAN runs with the same judge; loading checks
+the sha256. `benchmarks/cyclegan_parity.py` trains one when it is missing.
 
     .venv/bin/python benchmarks/catdog_classifier.py              # 64x64
     .venv/bin/python benchmarks/catdog_classifier.py --image-size 32
@@ -18,18 +20,23 @@ batch 64, `--epochs` 30, seed 0. Data loaded with `kerasgen.data.load_unpaired`
 """
 
 import argparse
+import hashlib
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "datasets" / "cat2dog"
+BENCHMARKS = Path(__file__).resolve().parent
+DEFAULT_DATA = BENCHMARKS.parent.parent / "shared" / "datasets" / "cat2dog"
 
 
 def default_folder(image_size):
-    return REPO / "runs" / f"catdog-classifier-{image_size}"
+    return BENCHMARKS / "weights" / f"catdog-classifier-{image_size}"
+
+
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def build_classifier(image_size):
@@ -74,11 +81,15 @@ def p_dog(model, images, batch_size=100):
 def load_classifier(image_size, data=DEFAULT_DATA, epochs=30):
     """The trained classifier at `image_size` (trained first if missing)."""
     folder = default_folder(image_size)
-    if not (folder / "classifier.weights.h5").exists():
+    weights = folder / "classifier.weights.h5"
+    if not weights.exists():
         train(data, image_size, epochs)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    if sha256(weights) != metrics["weights_sha256"]:
+        raise SystemExit(f"Error: {weights} does not match the sha256 in its metrics.json.")
     model = build_classifier(image_size)
-    model.load_weights(folder / "classifier.weights.h5")
-    return model, json.loads((folder / "metrics.json").read_text())
+    model.load_weights(weights)
+    return model, metrics
 
 
 def train(data, image_size, epochs, seed=0):
@@ -123,6 +134,7 @@ def train(data, image_size, epochs, seed=0):
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / "classifier.partial.weights.h5"
     model.save_weights(partial)
+    metrics["weights_sha256"] = sha256(partial)
     os.replace(partial, folder / "classifier.weights.h5")
     (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics, indent=2))

@@ -41,11 +41,11 @@ import os
 import sys
 from pathlib import Path
 
-from parity_common import StepTimer
 from parity_common import add_run_arguments
 from parity_common import keras_progress
 from parity_common import parse_settings
 from parity_common import print_progress
+from parity_common import print_step_times
 from parity_common import read_results
 from parity_common import run_and_record
 from parity_common import used_config
@@ -85,7 +85,7 @@ def reference_batches(opts, seed):
                            random.Random(seed + 1000))
 
 
-def train_reference(opts):
+def train_reference(opts, timer):
     import torch
 
     sys.path.insert(0, str(BENCHMARKS / "reference"))
@@ -96,16 +96,15 @@ def train_reference(opts):
         generator_filters=opts.filters, discriminator_filters=opts.filters,
         num_blocks=opts.residual_blocks, total_steps=opts.steps, seed=opts.seed)
     data = reference_batches(opts, opts.seed)
-    timer = StepTimer()
     for step in range(1, opts.steps + 1):
         logs = model.train_step(*data.batch())
         timer.step_done(step)
         print_progress(step, logs)
     config = dict(torch=torch.__version__)
-    return model.translate, timer.ms_per_step(), config
+    return model.translate, config
 
 
-def train_kerasgen(opts):
+def train_kerasgen(opts, timer):
     import keras
     import numpy as np
 
@@ -144,13 +143,12 @@ def train_kerasgen(opts):
         fit_data = dict(x=make_pair_batches(data_a, data_b, 1, paired=False, seed=opts.seed),
                         steps_per_epoch=opts.steps, shuffle=False)
 
-    timer = StepTimer()
     model.fit(epochs=1, verbose=0, callbacks=[keras_progress(timer)], **fit_data)
     used = used_config(model)
     if opts.adam_epsilon is not None:
         used["adam_epsilon"] = opts.adam_epsilon
     used["pipeline"] = opts.pipeline
-    return model.translate, timer.ms_per_step(), used
+    return model.translate, used
 
 
 # --- Scoring -------------------------------------------------------------------------
@@ -206,6 +204,7 @@ def main(argv=None):
     opts = parse_args(argv)
     if opts.table:
         print_table(opts.results)
+        print_step_times(opts.results)
         return 0
     run_and_record(opts, train_kerasgen, train_reference, score, REPO, residual_blocks=opts.residual_blocks)
     return 0

@@ -7,19 +7,26 @@ from pathlib import Path
 
 
 class StepTimer:
-    """Wall time per step from the end of step `start` to the last step
-    seen (the first steps trace and compile)."""
+    """Wall and process CPU time per step from the end of step `start` to
+    the last step seen (the first steps trace and compile). CPU time counts
+    every thread of the process, so it moves less than wall time when other
+    work shares the cores."""
 
     def __init__(self, start=20):
-        self.start, self.begin, self.steps = start, None, 0
+        self.start, self.begin, self.begin_cpu, self.steps = start, None, None, 0
 
     def step_done(self, step):
         if step == self.start:
-            self.begin = time.perf_counter()
+            self.begin, self.begin_cpu = time.perf_counter(), time.process_time()
+        elif step > self.start:
+            self.end, self.end_cpu = time.perf_counter(), time.process_time()
         self.steps = step
 
     def ms_per_step(self):
-        return 1000 * (time.perf_counter() - self.begin) / (self.steps - self.start)
+        return 1000 * (self.end - self.begin) / (self.steps - self.start)
+
+    def cpu_ms_per_step(self):
+        return 1000 * (self.end_cpu - self.begin_cpu) / (self.steps - self.start)
 
 
 def add_run_arguments(parser, steps, image_size, filters, data, results):
@@ -36,6 +43,8 @@ def add_run_arguments(parser, steps, image_size, filters, data, results):
     parser.add_argument("--data", default=str(data))
     parser.add_argument("--results", default=str(results))
     parser.add_argument("--table", action="store_true", help="print the results and exit")
+    parser.add_argument("--time-only", action="store_true",
+                        help="train and time, skip the scoring (for clean step times)")
 
 
 def print_progress(step, logs):
@@ -85,9 +94,10 @@ def append_result(path, result):
 
 
 def run_and_record(opts, train_kerasgen, train_reference, score, repo, **fields):
-    """Sets the backend, trains one side (`train_*(opts)` returns
-    `(translate, ms_per_step, config)`), scores its translations
-    (`score(translate, opts)` returns a dict) and appends the result."""
+    """Sets the backend, trains one side (`train_*(opts, timer)` calls
+    `timer.step_done(step)` after each step and returns `(translate,
+    config)`), scores its translations (`score(translate, opts)` returns a
+    dict; skipped with `--time-only`) and appends the result."""
     import os
     import sys
 
@@ -97,7 +107,8 @@ def run_and_record(opts, train_kerasgen, train_reference, score, repo, **fields)
 
     start = time.time()
     train = train_reference if opts.impl == "reference" else train_kerasgen
-    translate, ms_per_step, config = train(opts)
+    timer = StepTimer()
+    translate, config = train(opts, timer)
     result = {
         "label": opts.label or opts.impl,
         "impl": opts.impl,
@@ -107,9 +118,10 @@ def run_and_record(opts, train_kerasgen, train_reference, score, repo, **fields)
         "image_size": opts.image_size,
         "filters": opts.filters,
         **fields,
-        "ms_per_step": round(ms_per_step, 1),
+        "ms_per_step": round(timer.ms_per_step(), 1),
+        "cpu_ms_per_step": round(timer.cpu_ms_per_step(), 1),
         "train_wall_s": round(time.time() - start, 1),
-        **score(translate, opts),
+        **({"time_only": True} if opts.time_only else score(translate, opts)),
         "config": config,
         "machine": machine_info(),
         **({} if opts.impl == "reference" else keras_info()),
@@ -119,5 +131,20 @@ def run_and_record(opts, train_kerasgen, train_reference, score, repo, **fields)
     return result
 
 
-def read_results(path):
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+def read_results(path, time_only=False):
+    """The result rows of `path`: scored runs, or with `time_only` the
+    timing runs."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return [r for r in rows if bool(r.get("time_only")) == time_only]
+
+
+def print_step_times(path):
+    """The `--time-only` rows of `path` as a markdown table."""
+    rows = read_results(path, time_only=True)
+    if not rows:
+        return
+    print("\n| run | backend | steps timed | ms per step | CPU ms per step |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['label']} | {r['backend']} | {r['steps'] - 20} | "
+              f"{r['ms_per_step']:.0f} | {r['cpu_ms_per_step']:.0f} |")
