@@ -144,8 +144,18 @@ def print_step_times(path):
     rows = read_results(path, time_only=True)
     if not rows:
         return
-    print("\n| run | backend | steps timed | ms per step | CPU ms per step |")
-    print("| --- | --- | ---: | ---: | ---: |")
+    print("\n| run | backend | CPU | steps timed | ms per step | CPU ms per step |")
+    print("| --- | --- | --- | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['label']} | {r['backend']} | {r['steps_timed']} | "
-              f"{r['ms_per_step']:.0f} | {r['cpu_ms_per_step']:.0f} |")
+        print(f"| {r['label']} | {r['backend']} | {cpu_label(r['machine'])} | "
+              f"{r['steps_timed']} | {r['ms_per_step']:.0f} | {r['cpu_ms_per_step']:.0f} |")
+
+
+def cpu_label(machine):
+    """`AMD EPYC 25/17, AVX-512` (rows from before family/model were
+    recorded say only the model name)."""
+    label = machine.get("cpu_model") or machine.get("processor") or "?"
+    if machine.get("cpu_family_model"):
+        label += f" {machine['cpu_family_model']}"
+        label += ", AVX-512" if machine.get("avx512") else ", no AVX-512"
+    return label
