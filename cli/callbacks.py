@@ -364,6 +364,46 @@ class LossLog(_StepCallback):
             self.summary.flush()
 
 
+class EvalLog:
+    """`--eval-every` results: rows `step,metric,value,std` appended to
+    `eval.csv` (rows past `after_step`, written by a run killed after its
+    checkpoint, are dropped first) and scalars `eval/<label>` in
+    TensorBoard."""
+
+    header = ["step", "metric", "value", "std"]
+
+    def __init__(self, path, *, after_step=0, summary=None):
+        self.path = os.fspath(path)
+        self.summary = summary
+        if os.path.exists(self.path):
+            with open(self.path, newline="") as f:
+                rows = list(csv.reader(f))[1:]
+            kept = [row for row in rows if row and _as_int(row[0]) is not None
+                    and _as_int(row[0]) <= after_step]
+            if len(kept) != len(rows):
+                self._write(kept)
+        else:
+            self._write([])
+
+    def _write(self, rows):
+        with atomic_write(self.path) as tmp:
+            with open(tmp, "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(self.header)
+                writer.writerows(rows)
+
+    def write(self, step, result):
+        with open(self.path, "a", newline="") as f:
+            writer = csv.writer(f)
+            for row in result["rows"]:
+                writer.writerow([step, row["label"], _format(row["value"]),
+                                 "" if row["std"] is None else _format(row["std"])])
+        if self.summary is not None:
+            self.summary.scalars({f"eval/{row['label']}": row["value"]
+                                  for row in result["rows"]}, step)
+            self.summary.flush()
+
+
 def learning_rates(model):
     """`{"lr/<step name>": rate(step)}`: the learning rate each update step's
     optimizer applies in global step `step` (1 is the first batch).

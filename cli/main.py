@@ -1,5 +1,5 @@
 """The `kerasgen` command: one click group with `families`, `train`, `sample`,
-`translate` and `export`.
+`translate`, `eval` and `export`.
 
 Errors: a mistake of the user's (an unknown family, a bad path, a bad
 `--set`, a missing checkpoint) ends the command with one `Error: ...` line
@@ -596,12 +596,14 @@ def load_checkpoint(path, allow_nonfinite=True):
 
 
 def _register_commands():
+    from kerasgen.cli.eval import evaluate
     from kerasgen.cli.export import export
     from kerasgen.cli.train import train
     from kerasgen.cli.translate import translate
 
     cli.add_command(train)
     cli.add_command(translate)
+    cli.add_command(evaluate)
     cli.add_command(export)
 
 

@@ -1,10 +1,13 @@
 """Pretrained presets of kerasgen (installed as `kerasgen.zoo`).
 
-This is where the zoo's presets will live, one folder per preset id (family
-first, then data, then size: `dcgan-mnist`, `cyclegan-cat2dog-128`), each with
-`config.json`, `model.weights.h5`, `metadata.json`, `metrics.json` and a model
-card `README.md`, the layout of keras-hub presets plus a checksum and metrics.
+One folder per preset id (family first, then data, then size:
+`dcgan-mnist`, `cyclegan-cat2dog-128`), each with `config.json`,
+`model.weights.h5`, `metadata.json` (with the sha256 of the weights,
+checked before they load) and a model card `README.md`: the layout of
+keras-hub presets plus a checksum and metrics.
 
-No preset ships yet, and nothing here loads one: the registry and
+What ships today are the feature extractors of `kerasgen.metrics`:
+`lenet-mnist` and `catdog-classifier-64` (loaded with
+`kerasgen.metrics.load_extractor`). The registry of model presets and
 `from_preset` are tracked in a later issue.
 """

@@ -1,0 +1,485 @@
+"""Evaluating a model: generate (or translate), extract features, compare.
+
+Written once against the families' interfaces, so every family is measured
+the same way:
+
+- a **latent generator** (`sample`): `evaluate_samples` draws `n` samples
+  (balanced over the classes of a conditional model), reads them and `n`
+  real images with a named extractor, and computes FID, KID, Inception
+  Score, precision/recall and density/coverage;
+- a **translation model** (`translate`): `evaluate_translation` translates
+  held-out inputs; paired, it compares them with the ground truth (L1,
+  PSNR, SSIM); unpaired, it asks a domain classifier how many it assigns to
+  the target domain, and measures the FID of the translations to the real
+  images of that domain.
+
+The real side's features are computed once per (images, extractor) and
+cached as `.npz` under `$KERASGEN_HOME/stats/` (default
+`~/.cache/kerasgen/stats/`), keyed by the images' sha256, so a second
+evaluation against the same data only generates and reads the fakes.
+
+Every number comes back with the extractor's name, `"FID (lenet-mnist)"`,
+and the settings needed to reproduce it.
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from kerasgen.metrics import statistics
+from kerasgen.metrics import translation
+
+#: Metrics of samples, by the names `--metrics` takes.
+SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc")
+#: Metrics of translations.
+TRANSLATION_METRICS = ("l1", "psnr", "ssim", "domain", "fid")
+#: How each metric is shown.
+TITLES = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision",
+          "recall": "recall", "density": "density", "coverage": "coverage",
+          "l1": "L1", "psnr": "PSNR (dB)", "ssim": "SSIM",
+          "domain": "judged target domain"}
+
+
+def cache_home():
+    """`$KERASGEN_HOME`, default `~/.cache/kerasgen` (or under
+    `$XDG_CACHE_HOME`): where kerasgen keeps downloads and statistics.
+
+    Example:
+
+    ```python
+    import os
+    os.environ["KERASGEN_HOME"] = "/tmp/kg"
+    str(cache_home())  # "/tmp/kg"
+    ```
+    """
+    home = os.environ.get("KERASGEN_HOME")
+    if home:
+        return Path(home)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kerasgen"
+
+
+def default_extractor(image_shape):
+    """The extractor used when none is named: `lenet-mnist` for greyscale
+    images, `inception-v3` for colour.
+
+    Example:
+
+    ```python
+    default_extractor((28, 28, 1)), default_extractor((64, 64, 3))
+    # ('lenet-mnist', 'inception-v3')
+    ```
+    """
+    return "lenet-mnist" if image_shape[-1] == 1 else "inception-v3"
+
+
+def _progress_none(label, total):
+    return _NoProgress()
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, count):
+        pass
+
+
+# --- Generation --------------------------------------------------------------
+
+
+def generate_samples(model, n, seed=0, batch_size=250, progress=None):
+    """`n` samples of a latent generator, in [-1, 1], float32.
+
+    A conditional model gets balanced labels (`i % num_classes`), so every
+    class is measured equally. Latents come from `model.sample_latents(n,
+    seed)`: the same seed gives the same samples.
+
+    Args:
+        model: a model that provides `sample_latents` and `decode`.
+        n: int. How many.
+        seed: int. Defaults to 0.
+        batch_size: int. Defaults to 250.
+        progress: a callable `(label, total)` giving a context manager with
+            `update(count)` (e.g. `click.progressbar`), or None.
+
+    Returns:
+        A float32 array `(n, H, W, C)`.
+
+    Example:
+
+    ```python
+    import kerasgen
+    model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
+                           discriminator_filters=4)
+    generate_samples(model, 10, batch_size=4).shape  # (10, 8, 8, 1)
+    ```
+    """
+    from kerasgen.models.interfaces import require
+
+    require(model, "decode")
+    progress = progress or _progress_none
+    latents = model.sample_latents(n, seed)
+    classes = int(getattr(model, "num_classes", 0) or 0)
+    labels = (np.arange(n) % classes).astype("int32") if classes else None
+    out = []
+    with progress("generating", n) as bar:
+        for start in range(0, n, batch_size):
+            chunk = slice(start, start + batch_size)
+            out.append(model.decode(latents[chunk], None if labels is None else labels[chunk],
+                                    batch_size=batch_size))
+            bar.update(len(out[-1]))
+    return np.concatenate(out).astype("float32")
+
+
+def extract(extractor, images, batch_size=250, progress=None, label="reading"):
+    """`(features, logits)` of images, read in batches with a progress bar."""
+    progress = progress or _progress_none
+    features, logits = [], []
+    with progress(f"{label} ({extractor.name})", len(images)) as bar:
+        for start in range(0, len(images), batch_size):
+            f, l = extractor.run(images[start:start + batch_size], batch_size)
+            features.append(f)
+            logits.append(l)
+            bar.update(len(f))
+    return np.concatenate(features), np.concatenate(logits)
+
+
+# --- Reference statistics ------------------------------------------------------
+
+
+def _images_digest(images):
+    digest = hashlib.sha256()
+    digest.update(str((images.shape, str(images.dtype))).encode())
+    digest.update(np.ascontiguousarray(images).tobytes())
+    return digest.hexdigest()
+
+
+def reference_features(images, extractor, name="data", cache=True, batch_size=250,
+                       progress=None):
+    """The extractor's features and logits of real images, cached as `.npz`.
+
+    The cache file is `$KERASGEN_HOME/stats/<name>-<N>x<H>x<W>x<C>-
+    <extractor>-<digest>.npz`, where the digest is the first 16 hex digits
+    of the sha256 of the images (so a changed dataset never reuses stale
+    statistics); it holds `features`, `logits`, `mean` and `covariance`
+    (float64) and is written atomically. It holds numbers only and is
+    read with `allow_pickle=False`.
+
+    Args:
+        images: uint8 or float array `(N, H, W, C)`.
+        extractor: a `FeatureExtractor`.
+        name: str. A readable part of the file name (e.g. the dataset and
+            split). Defaults to `"data"`.
+        cache: bool. Whether to read and write the cache. Defaults to True.
+        batch_size: int. Defaults to 250.
+        progress: see `generate_samples`.
+
+    Returns:
+        A dict with `features`, `logits`, `mean`, `covariance` and `path`
+        (the cache file, or None).
+    """
+    from kerasgen.utils.io import atomic_write
+
+    images = np.asarray(images)
+    shape = "x".join(str(d) for d in images.shape)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "data"
+    path = (cache_home() / "stats" /
+            f"{safe}-{shape}-{extractor.name}-{_images_digest(images)[:16]}.npz")
+    if cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return dict({k: stored[k] for k in stored.files}, path=path)
+        except (OSError, ValueError):
+            pass  # unreadable: computed again and replaced below
+    features, logits = extract(extractor, images, batch_size, progress, "reading real images")
+    result = dict(features=features, logits=logits)
+    if len(features) > 1:
+        result["mean"], result["covariance"] = statistics.feature_statistics(features)
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as tmp:
+            with open(tmp, "wb") as file:
+                np.savez(file, **result)
+    return dict(result, path=path if cache else None)
+
+
+# --- Sample metrics ------------------------------------------------------------
+
+
+def _check_metrics(metrics, known):
+    metrics = [m.strip().lower() for m in metrics if m.strip()]
+    unknown = [m for m in metrics if m not in known]
+    if unknown or not metrics:
+        raise ValueError(
+            f"Unknown metric {', '.join(unknown) or '(none given)'}: choose from "
+            f"{', '.join(known)}. Received: metrics={','.join(metrics)}")
+    return metrics
+
+
+def _row(metric, extractor, value, std=None):
+    title = TITLES[metric]
+    label = f"{title} ({extractor})" if extractor else title
+    return {"metric": metric, "label": label, "extractor": extractor,
+            "value": float(value), "std": None if std is None else float(std)}
+
+
+def sample_metric_rows(metrics, fake_features, fake_logits, real, extractor_name,
+                       kid_subsets=100, kid_subset_size=1000, seed=0):
+    """The rows of `metrics` for fake features against `real` (a dict from
+    `reference_features`)."""
+    rows = []
+    for metric in metrics:
+        if metric == "fid":
+            rows.append(_row("fid", extractor_name, statistics.frechet_distance_from_features(
+                fake_features, real["features"])))
+        elif metric == "kid":
+            mean, std = statistics.kernel_inception_distance(
+                fake_features, real["features"], kid_subsets, kid_subset_size, seed)
+            rows.append(_row("kid", extractor_name, mean, std))
+        elif metric == "is":
+            from kerasgen.metrics.extractors import logits_to_probabilities
+
+            mean, std = statistics.inception_score(logits_to_probabilities(fake_logits))
+            rows.append(_row("is", extractor_name, mean, std))
+        elif metric == "pr":
+            result = statistics.precision_recall(real["features"], fake_features)
+            rows += [_row("precision", extractor_name, result["precision"]),
+                     _row("recall", extractor_name, result["recall"])]
+        elif metric == "dc":
+            result = statistics.density_coverage(real["features"], fake_features)
+            rows += [_row("density", extractor_name, result["density"]),
+                     _row("coverage", extractor_name, result["coverage"])]
+    return rows
+
+
+def check_sample_count(n, extractor, metrics):
+    """A one-line `ValueError` when `n` samples cannot give the metrics on
+    this extractor (FID needs more samples than feature dimensions)."""
+    if "fid" in metrics and n <= extractor.feature_dim:
+        raise ValueError(
+            f"FID ({extractor.name}) needs more samples than its "
+            f"{extractor.feature_dim} feature dimensions (a covariance of "
+            f"fewer is singular): pass --n {extractor.feature_dim + 1} or more. "
+            f"Received: n={n}")
+    if "is" in metrics and n < 10:
+        raise ValueError(f"IS splits the samples in 10: pass --n 10 or more. Received: n={n}")
+
+
+def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extractor=None,
+                     seed=0, batch_size=250, data_name="data", cache=True, progress=None):
+    """Sample-quality metrics of a latent generator against real images.
+
+    Draws `n` samples (`generate_samples`), reads them and the first `n`
+    real images with the extractor, and computes the metrics.
+
+    Args:
+        model: a model that provides `sample`.
+        real_images: uint8 or float array `(N, H, W, C)`, the real data.
+        metrics: names from `SAMPLE_METRICS`. Defaults to `("fid", "kid")`.
+        n: int. Samples (and at most as many real images). Defaults to
+            10000.
+        extractor: a name from `EXTRACTOR_NAMES`, a `FeatureExtractor`, or
+            None for `default_extractor` of the model's images.
+        seed: int. Latents and KID's subsets. Defaults to 0.
+        batch_size: int. Defaults to 250.
+        data_name: str. Names the real data in the cache and the settings.
+        cache: bool. Cache the real features. Defaults to True.
+        progress: see `generate_samples`.
+
+    Returns:
+        A dict: `rows` (one per number: `metric`, `label` such as
+        `"FID (lenet-mnist)"`, `extractor`, `value`, `std`) and `settings`.
+
+    Example:
+
+    ```python
+    import kerasgen
+    from kerasgen.data import load_images
+    model = kerasgen.DCGAN(image_size=8, latent_dim=4, generator_filters=4,
+                           discriminator_filters=4)
+    real = load_images(image_size=8, max_images=200).images
+    result = evaluate_samples(model, real, ["fid"], n=200, cache=False)
+    result["rows"][0]["label"]  # "FID (lenet-mnist)"
+    ```
+    """
+    from kerasgen.metrics.extractors import load_extractor
+
+    metrics = _check_metrics(metrics, SAMPLE_METRICS)
+    real_images = np.asarray(real_images)
+    if extractor is None:
+        extractor = default_extractor(real_images.shape[1:])
+    if isinstance(extractor, str):
+        extractor = load_extractor(extractor)
+    n = int(n)
+    check_sample_count(min(n, len(real_images)), extractor, metrics)
+    start = time.time()
+    real = reference_features(real_images[:n], extractor, f"{data_name}-n{n}", cache,
+                              batch_size, progress)
+    fakes = generate_samples(model, n, seed, batch_size, progress)
+    fake_features, fake_logits = extract(extractor, fakes, batch_size, progress,
+                                         "reading samples")
+    rows = sample_metric_rows(metrics, fake_features, fake_logits, real, extractor.name,
+                              seed=seed)
+    settings = {
+        "model": type(model).__name__, "metrics": metrics, "n": n,
+        "real_images": int(min(n, len(real_images))), "data": data_name,
+        "extractor": extractor.name, "seed": seed, "batch_size": batch_size,
+        "kid": {"subsets": 100, "subset_size": 1000},
+        "precision_recall_k": 3, "density_coverage_k": 5, "is_splits": 10,
+        "reference_cache": None if real["path"] is None else str(real["path"]),
+        "seconds": round(time.time() - start, 2),
+    }
+    return {"rows": rows, "settings": settings}
+
+
+# --- Translation metrics ---------------------------------------------------------
+
+
+def evaluate_translation(model, inputs, targets, metrics=None, direction="a2b",
+                         extractor=None, target_class=None, batch_size=32, seed=0,
+                         data_name="data", cache=True, progress=None):
+    """Translation metrics on held-out images.
+
+    - `paired=True` models (pix2pix): `targets[i]` is the ground truth of
+      `inputs[i]`; `l1`, `psnr` and `ssim` compare the translations with
+      it, in [-1, 1] units (L1) and on [0, 1] images (PSNR, SSIM).
+    - unpaired models (CycleGAN): `targets` are real images of the target
+      domain; `domain` is the share of translations a domain classifier
+      assigns to it (the classifier's classes are `[A, B]`, so the target
+      of `"a2b"` is its second class unless `target_class` says), and
+      `fid` the Frechet distance of the translations' features to the
+      targets'.
+
+    Args:
+        model: a model that provides `translate`.
+        inputs: uint8 or float images `(N, H, W, C)`.
+        targets: uint8 or float images: ground truth (paired) or target
+            domain images (unpaired).
+        metrics: names from `TRANSLATION_METRICS`, or None: `l1, psnr,
+            ssim` when paired, `domain, fid` when not.
+        direction: `"a2b"` or `"b2a"`. Defaults to `"a2b"`.
+        extractor: the domain classifier / feature extractor (a name or a
+            `FeatureExtractor`); needed for `domain` and `fid`.
+        target_class: int or None. Index of the target domain among the
+            classifier's classes.
+        batch_size: int. Defaults to 32.
+        seed: int. Defaults to 0.
+        data_name: str. Names the data in the cache and settings.
+        cache: bool. Defaults to True.
+        progress: see `generate_samples`.
+
+    Returns:
+        A dict with `rows` and `settings`, as `evaluate_samples`.
+    """
+    from kerasgen.data import to_unit_range
+    from kerasgen.metrics.extractors import load_extractor, logits_to_probabilities
+    from kerasgen.models.interfaces import require
+
+    require(model, "translate")
+    paired = bool(getattr(model, "paired", False))
+    if metrics is None:
+        metrics = ("l1", "psnr", "ssim") if paired else ("domain", "fid")
+    metrics = _check_metrics(metrics, TRANSLATION_METRICS)
+
+    def as_float(images):
+        images = np.asarray(images)
+        return to_unit_range(images) if images.dtype == np.uint8 else images.astype("float32")
+
+    inputs, targets = as_float(inputs), as_float(targets)
+    if paired and any(m in metrics for m in ("l1", "psnr", "ssim")) and len(inputs) != len(targets):
+        raise ValueError(f"Paired metrics need one target per input. Received: "
+                         f"{len(inputs)} inputs, {len(targets)} targets")
+    start = time.time()
+    translated = []
+    progress = progress or _progress_none
+    with progress("translating", len(inputs)) as bar:
+        for i in range(0, len(inputs), batch_size):
+            translated.append(np.clip(model.translate(inputs[i:i + batch_size], direction,
+                                                      batch_size=batch_size), -1, 1))
+            bar.update(len(translated[-1]))
+    translated = np.concatenate(translated)
+    rows = []
+    if "l1" in metrics:
+        rows.append(_row("l1", None, translation.mean_absolute_error(translated, targets)))
+    if "psnr" in metrics:
+        rows.append(_row("psnr", None, translation.psnr(translated, targets, max_value=2.0)))
+    if "ssim" in metrics:
+        rows.append(_row("ssim", None, translation.ssim(
+            (translated + 1) / 2, (targets + 1) / 2, max_value=1.0)))
+    name = None
+    if "domain" in metrics or "fid" in metrics:
+        if extractor is None:
+            raise ValueError("The domain and fid metrics need a classifier: pass "
+                             "--extractor (e.g. catdog-classifier-64).")
+        if isinstance(extractor, str):
+            extractor = load_extractor(extractor)
+        name = extractor.name
+        if "fid" in metrics:
+            check_sample_count(min(len(translated), len(targets)), extractor, ["fid"])
+        fake_features, fake_logits = extract(extractor, translated, batch_size, progress,
+                                             "reading translations")
+        if "domain" in metrics:
+            if target_class is None:
+                target_class = len(extractor.classes) - 1 if direction == "a2b" else 0
+            p = logits_to_probabilities(fake_logits)[:, int(target_class)]
+            rows.append(_row("domain", name, translation.target_domain_share(p)))
+            rows[-1]["label"] = (f"judged {extractor.classes[int(target_class)]} "
+                                 f"({name})")
+        if "fid" in metrics:
+            real = reference_features(targets, extractor, f"{data_name}-targets", cache,
+                                      batch_size, progress)
+            rows.append(_row("fid", name, statistics.frechet_distance_from_features(
+                fake_features, real["features"])))
+    settings = {
+        "model": type(model).__name__, "metrics": metrics, "direction": direction,
+        "inputs": int(len(inputs)), "targets": int(len(targets)), "data": data_name,
+        "extractor": name, "target_class": target_class, "paired": paired,
+        "psnr_ssim_range": "[0, 1] (L1 in [-1, 1] units)", "seed": seed,
+        "seconds": round(time.time() - start, 2),
+    }
+    return {"rows": rows, "settings": settings}
+
+
+# --- Presenting -------------------------------------------------------------------
+
+
+def format_table(result):
+    """The rows as a small text table, the extractor named in each label.
+
+    Example:
+
+    ```python
+    print(format_table({"rows": [{"label": "FID (lenet-mnist)", "value": 1.5,
+                                  "std": None}]}))
+    # FID (lenet-mnist)  1.5000
+    ```
+    """
+    rows = result["rows"]
+    width = max((len(r["label"]) for r in rows), default=0)
+    lines = []
+    for r in rows:
+        value = f"{r['value']:.4f}" + (f" ± {r['std']:.4f}" if r.get("std") is not None else "")
+        lines.append(f"{r['label']:<{width}}  {value}")
+    return "\n".join(lines)
+
+
+def to_json(result):
+    """The result as JSON text (infinities as strings, which JSON lacks)."""
+    def clean(value):
+        if isinstance(value, float) and not np.isfinite(value):
+            return str(value)
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+    return json.dumps(clean(result), indent=2) + "\n"
