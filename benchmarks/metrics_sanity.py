@@ -39,29 +39,12 @@ MNIST = REPO.parent / "shared" / "datasets" / "mnist"
 RESULTS = BENCHMARKS / "results" / "metrics_sanity.jsonl"
 
 
-class Fixed:
-    """A 'sampler' that returns given uint8 images, in [-1, 1]."""
-
-    interfaces = ("sample_latents", "decode", "sample")
-    num_classes = 0
-
-    def __init__(self, images):
-        self.images = images
-
-    def sample_latents(self, n, seed=None):
-        import numpy as np
-
-        return np.arange(n)
-
-    def decode(self, latents, labels=None, batch_size=None):
-        return self.images[latents].astype("float32") / 127.5 - 1.0
-
-
 def sanity_rows(checkpoints):
     import numpy as np
     from scipy import ndimage
 
     from kerasgen.data import load_images
+    from kerasgen.metrics.evaluate import ImageSamples as Fixed
     from kerasgen.metrics.evaluate import evaluate_samples
 
     digits = load_images(MNIST)

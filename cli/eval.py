@@ -63,6 +63,10 @@ def _real_images(data, spec, split, n):
                    "inception-v3 for colour).")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="The weights file of the inception-v3 extractor.")
+@click.option("--download-weights", is_flag=True,
+              help="Download the inception-v3 weights into the cache when "
+                   "they are missing (needs a network; checked against "
+                   "their sha256).")
 @click.option("--direction", type=click.Choice(("a2b", "b2a")), default=None,
               help="Translation models: the direction to measure.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -77,7 +81,8 @@ def _real_images(data, spec, split, n):
 @backend_option
 @debug_option
 @user_errors
-def evaluate(source, data, split, metrics, n, extractor, weights, direction, seed,
+def evaluate(source, data, split, metrics, n, extractor, weights, download_weights,
+             direction, seed,
              batch_size, json_path, no_cache, allow_nonfinite, backend):
     """Measure a checkpoint: FID, KID, IS, precision/recall, or translation scores.
 
@@ -98,7 +103,7 @@ def evaluate(source, data, split, metrics, n, extractor, weights, direction, see
 
     spec = model.data_spec()
     if extractor is not None:
-        extractor = load_extractor(extractor, weights=weights)
+        extractor = load_extractor(extractor, weights=weights, download=download_weights)
     if provides(model, "translate"):
         result = _evaluate_translation(model, spec, data, split or "test", chosen,
                                        extractor, direction, n, batch_size, seed,
@@ -109,7 +114,8 @@ def evaluate(source, data, split, metrics, n, extractor, weights, direction, see
                                f"Received: --direction {direction}")
         real = _real_images(data, spec, split or "train", n)
         if extractor is None:
-            extractor = load_extractor(ev.default_extractor(spec.shape), weights=weights)
+            extractor = load_extractor(ev.default_extractor(spec.shape), weights=weights,
+                                       download=download_weights)
         result = _as_usage_mistake(
             ev.evaluate_samples, model, real.images, chosen or ("fid", "kid"), n=n,
             extractor=extractor, seed=seed, batch_size=batch_size,

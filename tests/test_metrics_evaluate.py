@@ -32,21 +32,7 @@ def cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERASGEN_HOME", str(tmp_path / "home"))
 
 
-class FixedImages:
-    """A stand-in sampler whose 'samples' are given uint8 images (in order),
-    returned in [-1, 1] as a family's samples are."""
-
-    interfaces = ("sample_latents", "decode", "sample")
-    num_classes = 0
-
-    def __init__(self, images):
-        self.images = images
-
-    def sample_latents(self, n, seed=None):
-        return np.arange(n)
-
-    def decode(self, latents, labels=None, batch_size=None):
-        return self.images[latents].astype("float32") / 127.5 - 1.0
+FixedImages = ev.ImageSamples
 
 
 # --- Extractors ------------------------------------------------------------------

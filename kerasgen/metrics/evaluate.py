@@ -96,6 +96,45 @@ class _NoProgress:
 # --- Generation --------------------------------------------------------------
 
 
+class ImageSamples:
+    """Images someone already generated, offered as a sampler, so that
+    `evaluate_samples` measures them like a model's samples: sample `i`
+    is image `i` (uint8 images are scaled to [-1, 1]).
+
+    Args:
+        images: uint8 or float array `(N, H, W, C)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    samples = ImageSamples(np.zeros((3, 8, 8, 1), "uint8"))
+    float(samples.decode(samples.sample_latents(2)).max())  # -1.0
+    ```
+    """
+
+    interfaces = ("sample_latents", "decode", "sample")
+    num_classes = 0
+
+    def __init__(self, images):
+        self.images = np.asarray(images)
+
+    def sample_latents(self, n, seed=None):
+        if n > len(self.images):
+            raise ValueError(f"Asked for {n} samples of {len(self.images)} images. "
+                             f"Received: n={n}")
+        return np.arange(n)
+
+    def decode(self, latents, labels=None, batch_size=None):
+        images = self.images[np.asarray(latents)]
+        if images.dtype == np.uint8:
+            return images.astype("float32") / np.float32(127.5) - np.float32(1.0)
+        return images.astype("float32")
+
+    def sample(self, n, seed=None, labels=None):
+        return self.decode(self.sample_latents(n, seed))
+
+
 def generate_samples(model, n, seed=0, batch_size=250, progress=None):
     """`n` samples of a latent generator, in [-1, 1], float32.
 

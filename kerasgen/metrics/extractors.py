@@ -85,8 +85,12 @@ class FeatureExtractor:
     ```
     """
 
-    def __init__(self, name, network, classes, metadata=None):
+    def __init__(self, name, network, classes, metadata=None, resize="antialiased"):
         self.name = name
+        # "antialiased" (bilinear, antialiased when shrinking, as the
+        # loaders resize) or "pytorch-fid" (bilinear without antialiasing,
+        # exactly as pytorch-fid and TF-GAN feed their Inception).
+        self.resize = resize
         self.network = network
         self.classes = list(classes)
         self.metadata = dict(metadata or {})
@@ -122,7 +126,11 @@ class FeatureExtractor:
             raise ValueError(
                 f"{self.name} reads images with 1 or 3 channels. "
                 f"Received: {images.shape[-1]} channels")
-        if images.shape[1:3] != (height, width):
+        if images.shape[1:3] != (height, width) and self.resize == "pytorch-fid":
+            from kerasgen.metrics.inception import torch_bilinear_resize
+
+            images = ops.convert_to_numpy(torch_bilinear_resize(images, (height, width)))
+        elif images.shape[1:3] != (height, width):
             shrinking = images.shape[1] > height or images.shape[2] > width
             images = ops.convert_to_numpy(ops.image.resize(
                 images, (height, width), interpolation="bilinear",
@@ -211,7 +219,7 @@ def _compiled_call(network):
 # --- Loading -----------------------------------------------------------------
 
 
-def load_extractor(name, weights=None):
+def load_extractor(name, weights=None, download=False):
     """The feature extractor called `name` (see `EXTRACTOR_NAMES`).
 
     `lenet-mnist` and `catdog-classifier-64` load from the presets that
@@ -224,6 +232,10 @@ def load_extractor(name, weights=None):
         name: str. An extractor name.
         weights: str or None. The weights file of `inception-v3`.
             Defaults to None.
+        download: bool. `inception-v3` only: download the weights file
+            into the cache when it is missing (checked against its pinned
+            sha256). Defaults to False: offline, a missing file is one
+            clear error naming it.
 
     Returns:
         A `FeatureExtractor`.
@@ -243,9 +255,11 @@ def load_extractor(name, weights=None):
     if name == "inception-v3":
         from kerasgen.metrics.inception import fid_inception_v3
 
-        network = fid_inception_v3(weights=weights, include_logits=True)
+        network = fid_inception_v3(weights=weights, include_logits=True,
+                                   download=download)
         return FeatureExtractor(name, network, [str(i) for i in range(1008)],
-                                {"weights": "pytorch-fid pt_inception-2015-12-05"})
+                                {"weights": "pytorch-fid pt_inception-2015-12-05"},
+                                resize="pytorch-fid")
     return load_preset_extractor(_zoo_folder() / name, name)
 
 
