@@ -19,6 +19,7 @@ from kerasgen.cli.main import UsageMistake
 from kerasgen.cli.main import allow_nonfinite_option
 from kerasgen.cli.main import backend_option
 from kerasgen.cli.main import debug_option
+from kerasgen.cli.main import import_keras
 from kerasgen.cli.main import load_checkpoint
 from kerasgen.cli.main import resolve_checkpoint
 from kerasgen.cli.main import select_backend
@@ -29,6 +30,16 @@ from kerasgen.cli.main import user_errors
 def _progress(label, total):
     return click.progressbar(length=total, label=f"{label:<34}", file=sys.stderr,
                              show_eta=False)
+
+
+def check_extractor_name(name, option):
+    """A `UsageMistake` unless `name` (an option's value) is None or a
+    known feature extractor."""
+    from kerasgen.metrics.extractors import EXTRACTOR_NAMES
+
+    if name is not None and name not in EXTRACTOR_NAMES:
+        raise UsageMistake(f"Unknown {option} {name}: choose from "
+                           f"{', '.join(EXTRACTOR_NAMES)}. Received: {option} {name}")
 
 
 def _real_images(data, spec, split, n):
@@ -90,11 +101,7 @@ def evaluate(source, data, split, metrics, n, extractor, weights, download_weigh
     """
     select_backend(backend)
     path = resolve_checkpoint(source)
-    from kerasgen.metrics.extractors import EXTRACTOR_NAMES
-
-    if extractor is not None and extractor not in EXTRACTOR_NAMES:
-        raise UsageMistake(f"Unknown --extractor {extractor}: choose from "
-                           f"{', '.join(EXTRACTOR_NAMES)}. Received: --extractor {extractor}")
+    check_extractor_name(extractor, "--extractor")
     chosen = None if metrics is None else [m for m in metrics.split(",") if m.strip()]
     model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
     from kerasgen.metrics import evaluate as ev
@@ -124,7 +131,7 @@ def evaluate(source, data, split, metrics, n, extractor, weights, download_weigh
     else:
         raise UsageMistake(f"{type(model).__name__} neither samples nor translates: "
                            "there is nothing kerasgen eval can measure.")
-    result["settings"].update(checkpoint=path, backend=_backend_name())
+    result["settings"].update(checkpoint=path, backend=import_keras().backend.backend())
     click.echo(f"{path} ({type(model).__name__}, {result['settings']['seconds']:.1f} s)")
     click.echo(ev.format_table(result))
     if json_path:
@@ -165,9 +172,3 @@ def _as_usage_mistake(function, *args, **kwargs):
         return function(*args, **kwargs)
     except ValueError as error:
         raise usage_mistake(error) from error
-
-
-def _backend_name():
-    import keras
-
-    return keras.backend.backend()

@@ -708,17 +708,14 @@ class _Run:
         against the first --eval-n training images, a translating one on
         the test split (the strips' images), rows appended to eval.csv."""
         from kerasgen.cli import callbacks as callbacks_lib
+        from kerasgen.cli.eval import check_extractor_name
         from kerasgen.metrics.callback import EvaluateEvery
-        from kerasgen.metrics.extractors import EXTRACTOR_NAMES
 
         options = self.options
         if not options["eval_every"]:
             return None
         extractor = options["eval_extractor"]
-        if extractor is not None and extractor not in EXTRACTOR_NAMES:
-            raise UsageMistake(
-                f"Unknown --eval-extractor {extractor}: choose from "
-                f"{', '.join(EXTRACTOR_NAMES)}. Received: --eval-extractor {extractor}")
+        check_extractor_name(extractor, "--eval-extractor")
         n = options["eval_n"]
         if self.sampler == "strips":
             inputs, targets, _ = data.strip_images(n)

@@ -13,7 +13,7 @@ from cli_helpers import assert_one_line_error, invoke, train_tiny
 from kerasgen.data import load_images
 from kerasgen.metrics import evaluate as ev
 from kerasgen.metrics.extractors import (FeatureExtractor, load_extractor,
-                                         load_preset_extractor, sha256_of)
+                                         load_preset_extractor)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_mnist = pytest.mark.skipif(not (SHARED / "mnist").is_dir(),

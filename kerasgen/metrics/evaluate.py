@@ -33,6 +33,7 @@ import numpy as np
 
 from kerasgen.metrics import statistics
 from kerasgen.metrics import translation
+from kerasgen.utils.io import cache_home
 
 #: Metrics of samples, by the names `--metrics` takes.
 SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc")
@@ -43,25 +44,6 @@ TITLES = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision",
           "recall": "recall", "density": "density", "coverage": "coverage",
           "l1": "L1", "psnr": "PSNR (dB)", "ssim": "SSIM",
           "domain": "judged target domain"}
-
-
-def cache_home():
-    """`$KERASGEN_HOME`, default `~/.cache/kerasgen` (or under
-    `$XDG_CACHE_HOME`): where kerasgen keeps downloads and statistics.
-
-    Example:
-
-    ```python
-    import os
-    os.environ["KERASGEN_HOME"] = "/tmp/kg"
-    str(cache_home())  # "/tmp/kg"
-    ```
-    """
-    home = os.environ.get("KERASGEN_HOME")
-    if home:
-        return Path(home)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "kerasgen"
 
 
 def default_extractor(image_shape):
@@ -278,8 +260,7 @@ def sample_metric_rows(metrics, fake_features, fake_logits, real, extractor_name
     rows = []
     for metric in metrics:
         if metric == "fid":
-            rows.append(_row("fid", extractor_name, statistics.frechet_distance_from_features(
-                fake_features, real["features"])))
+            rows.append(_row("fid", extractor_name, _fid_to_reference(fake_features, real)))
         elif metric == "kid":
             mean, std = statistics.kernel_inception_distance(
                 fake_features, real["features"], kid_subsets, kid_subset_size, seed)
@@ -298,6 +279,19 @@ def sample_metric_rows(metrics, fake_features, fake_logits, real, extractor_name
             rows += [_row("density", extractor_name, result["density"]),
                      _row("coverage", extractor_name, result["coverage"])]
     return rows
+
+
+def _fid_to_reference(fake_features, real):
+    """FID of fake features to `real` (from `reference_features`), on the
+    real side's cached mean and covariance; both sets must have more
+    samples than dimensions (`check_sample_count`)."""
+    for name, count in (("samples", len(fake_features)), ("real images", len(real["features"]))):
+        if count <= fake_features.shape[1]:
+            raise ValueError(
+                f"FID needs more {name} than the {fake_features.shape[1]} feature "
+                f"dimensions. Received: {count} {name}")
+    return statistics.frechet_distance(*statistics.feature_statistics(fake_features),
+                                       real["mean"], real["covariance"])
 
 
 def check_sample_count(n, extractor, metrics):
@@ -476,8 +470,7 @@ def evaluate_translation(model, inputs, targets, metrics=None, direction="a2b",
         if "fid" in metrics:
             real = reference_features(targets, extractor, f"{data_name}-targets", cache,
                                       batch_size, progress)
-            rows.append(_row("fid", name, statistics.frechet_distance_from_features(
-                fake_features, real["features"])))
+            rows.append(_row("fid", name, _fid_to_reference(fake_features, real)))
     settings = {
         "model": type(model).__name__, "metrics": metrics, "direction": direction,
         "inputs": int(len(inputs)), "targets": int(len(targets)), "data": data_name,

@@ -22,12 +22,13 @@ ITU-R 601 weights, grey to RGB by repetition) and resizes (bilinear, with
 antialiasing when shrinking) to its own input.
 """
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 import numpy as np
+
+from kerasgen.utils.io import sha256_of
 
 #: The extractors kerasgen knows, in the order `kerasgen eval` lists them.
 EXTRACTOR_NAMES = ("lenet-mnist", "catdog-classifier-64", "inception-v3")
@@ -43,25 +44,6 @@ def _zoo_folder():
         return Path(kerasgen.zoo.__file__).resolve().parent
     except ImportError:  # pragma: no cover - a source tree without install
         return ZOO
-
-
-def sha256_of(path):
-    """The hex sha256 of a file, read in 1 MiB blocks.
-
-    Example:
-
-    ```python
-    import tempfile
-    path = tempfile.mktemp()
-    open(path, "wb").write(b"abc")
-    sha256_of(path)[:8]  # "ba7816bf"
-    ```
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class FeatureExtractor:

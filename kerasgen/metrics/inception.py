@@ -41,6 +41,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasgen.utils.io import cache_home
+from kerasgen.utils.io import sha256_of
+
 #: The file name of pytorch-fid's FID Inception weights.
 FID_WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 #: Where pytorch-fid publishes them.
@@ -768,17 +771,7 @@ def default_weights_path():
     path.parent.name, path.name  # ('weights', 'pt_inception-2015-12-05-6726825d.pth')
     ```
     """
-    from kerasgen.metrics.evaluate import cache_home
-
     return cache_home() / "weights" / FID_WEIGHTS_FILENAME
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download_fid_inception_weights(path=None, url=FID_WEIGHTS_URL,
@@ -878,7 +871,7 @@ def resolve_fid_weights(weights=None, download=False):
         return path
     path = default_weights_path()
     if path.is_file():
-        digest = _sha256(path)
+        digest = sha256_of(path)
         if digest != FID_WEIGHTS_SHA256:
             os.remove(path)
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Atomic writes of files and folders.
+"""Atomic writes of files and folders; the cache folder; file digests.
 
 A checkpoint that is half written when a run is killed must never replace the
 last good one. `atomic_write` hands out a temporary sibling of the target (in
@@ -7,11 +7,13 @@ the same folder, so on the same file system) and moves it into place with
 """
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
 import shutil
 import tempfile
+from pathlib import Path
 
 logger = logging.getLogger("kerasgen.utils")
 
@@ -145,3 +147,41 @@ def _remove(path):
             os.remove(path)
         except OSError:
             pass
+
+
+def cache_home():
+    """`$KERASGEN_HOME`, default `~/.cache/kerasgen` (or under
+    `$XDG_CACHE_HOME`): where kerasgen keeps downloads and statistics.
+
+    Example:
+
+    ```python
+    import os
+    os.environ["KERASGEN_HOME"] = "/tmp/kg"
+    str(cache_home())  # "/tmp/kg"
+    ```
+    """
+    home = os.environ.get("KERASGEN_HOME")
+    if home:
+        return Path(home)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kerasgen"
+
+
+def sha256_of(path):
+    """The hex sha256 of a file, read in 1 MiB blocks.
+
+    Example:
+
+    ```python
+    import tempfile
+    path = tempfile.mktemp()
+    open(path, "wb").write(b"abc")
+    sha256_of(path)[:8]  # "ba7816bf"
+    ```
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
