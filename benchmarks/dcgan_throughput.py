@@ -75,6 +75,10 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The checkout, for a machine where kerasgen is not installed (the GPU
+# machine runs the benchmarks from a copy of it).
+sys.path.append(str(REPO_ROOT))
+from kerasgen.utils.machine import machine_info  # noqa: E402,F401  (the other benchmarks import it from here)
 # ../shared/datasets beside the checkout, where this project keeps its data.
 DEFAULT_MNIST = (
     Path(__file__).resolve().parents[2]
@@ -149,41 +153,8 @@ def fit_array(images, batch_size, num_steps):
 # --- Machine and versions ------------------------------------------------------
 
 
-def _cpuinfo():
-    """The first processor's `/proc/cpuinfo` fields ({} where there is none)."""
-    fields = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if not line.strip():
-                break
-            key, _, value = line.partition(":")
-            fields[key.strip()] = value.strip()
-    except OSError:
-        pass
-    return fields
-
-
 def cpu_model():
-    return _cpuinfo().get("model name")
-
-
-def machine_info():
-    """Where a number was measured. A virtual machine's model name can be as
-    bare as "AMD EPYC": family/model and AVX-512 tell its generations apart
-    (oneDNN and PyTorch do not gain equally from AVX-512, so relative step
-    times differ between such hosts)."""
-    cpu = _cpuinfo()
-    flags = set(cpu.get("flags", "").split())
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or None,
-        "cpu_model": cpu.get("model name"),
-        "cpu_family_model": (f"{cpu['cpu family']}/{cpu['model']}"
-                             if "cpu family" in cpu and "model" in cpu else None),
-        "avx512": "avx512f" in flags,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-    }
+    return machine_info()["cpu_model"]
 
 
 # --- Timing (shared by the workers) --------------------------------------------

@@ -204,6 +204,59 @@ class Checkpoint(_StepCallback):
         logger.debug("step %d: checkpoint %s", self.step, self.path)
 
 
+class RunClock:
+    """The training wall time of a run across resumes, in
+    `<run>/timing.json`: one segment per `kerasgen train` invocation (steps
+    from and to, seconds, backend, host), rewritten atomically after each
+    checkpoint, so that the total stays true for a run that was
+    interrupted (the steps after its last checkpoint are trained again,
+    and counted again). What a preset's card reports as training time.
+
+    Example:
+
+    ```python
+    import os, tempfile
+    path = os.path.join(tempfile.mkdtemp(), "timing.json")
+    clock = RunClock(path, start_step=0, backend="jax")
+    clock.update(500)  # after the checkpoint of step 500: writes the file
+    [s["end_step"] for s in RunClock(path, 500, "jax").segments]  # [500, 500]
+    ```
+    """
+
+    def __init__(self, path, start_step, backend):
+        import json
+
+        from kerasgen.utils.machine import machine_info
+
+        self.path = os.fspath(path)
+        self.segments = []
+        try:
+            with open(self.path) as file:
+                self.segments = list(json.load(file)["segments"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a fresh run (or an unreadable file: start the count again)
+        # A run started afresh (--overwrite) keeps no segment past its start.
+        self.segments = [s for s in self.segments if s.get("end_step", 0) <= start_step]
+        self.segment = {"start_step": int(start_step), "end_step": int(start_step),
+                        "seconds": 0.0, "backend": backend, "machine": machine_info()}
+        self.segments.append(self.segment)
+        self.started = time.monotonic()
+
+    @property
+    def total_seconds(self):
+        return round(sum(s["seconds"] for s in self.segments), 1)
+
+    def update(self, step):
+        import json
+
+        self.segment["end_step"] = int(step)
+        self.segment["seconds"] = round(time.monotonic() - self.started, 1)
+        with atomic_write(self.path) as tmp:
+            with open(tmp, "w") as file:
+                json.dump({"train_seconds": self.total_seconds,
+                           "segments": self.segments}, file, indent=1)
+
+
 class SampleGrid(_StepCallback):
     """Writes a grid of `model.sample(n, seed=seed)` to
     `folder/step_000500.png` (and to TensorBoard), enlarged to at least

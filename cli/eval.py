@@ -20,8 +20,8 @@ from kerasgen.cli.main import allow_nonfinite_option
 from kerasgen.cli.main import backend_option
 from kerasgen.cli.main import debug_option
 from kerasgen.cli.main import import_keras
-from kerasgen.cli.main import load_checkpoint
-from kerasgen.cli.main import resolve_checkpoint
+from kerasgen.cli.main import load_source
+from kerasgen.cli.main import resolve_source
 from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import usage_mistake
 from kerasgen.cli.main import user_errors
@@ -42,12 +42,17 @@ def check_extractor_name(name, option):
                            f"{', '.join(EXTRACTOR_NAMES)}. Received: {option} {name}")
 
 
-def _real_images(data, spec, split, n):
+def _real_images(data, spec, split, n, subset):
     """The real images a sampling model is compared with."""
     from kerasgen.data import load_images
 
-    images = load_images(data, image_size=spec.image_size, channels=spec.channels,
-                         split=split, max_images=n)
+    try:
+        images = load_images(data, image_size=spec.image_size, channels=spec.channels,
+                             split=split, max_images=n, subset=subset)
+    except ValueError as error:
+        if subset is None or "subset" not in str(error):
+            raise
+        raise UsageMistake(str(error).replace("`subset`", "--subset")) from error
     if not len(images):
         raise UsageMistake(f"The data holds no images. Received: --data {data}")
     return images
@@ -62,8 +67,13 @@ def _real_images(data, spec, split, n):
 @click.option("--split", default=None,
               help="Split of the data (default: train for sampling models, "
                    "test for translation models).")
+@click.option("--subset", default=None, metavar="START:STOP",
+              help="Sampling models: compare with images START to STOP of "
+                   "--data only (e.g. 8000: for the digits the zoo's presets "
+                   "held out). Default: all.")
 @click.option("--metrics", default=None,
-              help="Comma-separated: fid, kid, is, pr, dc for sampling models "
+              help="Comma-separated: fid, kid, is, pr, dc, classes (the share of "
+                   "samples the extractor classifies as each class) for sampling models "
                    "(default fid,kid); l1, psnr, ssim (paired) or domain, fid "
                    "(unpaired) for translation models.")
 @click.option("--n", "n", type=click.IntRange(min=1), default=10000, show_default=True,
@@ -92,18 +102,20 @@ def _real_images(data, spec, split, n):
 @backend_option
 @debug_option
 @user_errors
-def evaluate(source, data, split, metrics, n, extractor, weights, download_weights,
+def evaluate(source, data, split, subset, metrics, n, extractor, weights, download_weights,
              direction, seed,
              batch_size, json_path, no_cache, allow_nonfinite, backend):
     """Measure a checkpoint: FID, KID, IS, precision/recall, or translation scores.
 
-    SOURCE is a `.keras` file or a run folder (its checkpoint.keras).
+    SOURCE is a `.keras` file, a run folder (its checkpoint.keras) or a zoo
+    preset name (`kerasgen zoo list`).
     """
     select_backend(backend)
-    path = resolve_checkpoint(source)
+    resolved = resolve_source(source)
+    path = resolved[1]
     check_extractor_name(extractor, "--extractor")
     chosen = None if metrics is None else [m for m in metrics.split(",") if m.strip()]
-    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
     from kerasgen.metrics import evaluate as ev
     from kerasgen.metrics.extractors import load_extractor
     from kerasgen.models.interfaces import provides
@@ -112,6 +124,9 @@ def evaluate(source, data, split, metrics, n, extractor, weights, download_weigh
     if extractor is not None:
         extractor = load_extractor(extractor, weights=weights, download=download_weights)
     if provides(model, "translate"):
+        if subset is not None:
+            raise UsageMistake("--subset is for sampling models; a translation "
+                               f"model is measured on a split. Received: --subset {subset}")
         result = _evaluate_translation(model, spec, data, split or "test", chosen,
                                        extractor, direction, n, batch_size, seed,
                                        not no_cache)
@@ -119,7 +134,7 @@ def evaluate(source, data, split, metrics, n, extractor, weights, download_weigh
         if direction is not None:
             raise UsageMistake("--direction is for translation models. "
                                f"Received: --direction {direction}")
-        real = _real_images(data, spec, split or "train", n)
+        real = _real_images(data, spec, split or "train", n, subset)
         if extractor is None:
             extractor = load_extractor(ev.default_extractor(spec.shape), weights=weights,
                                        download=download_weights)

@@ -19,8 +19,8 @@ from kerasgen.cli.main import UsageMistake
 from kerasgen.cli.main import UserError
 from kerasgen.cli.main import allow_nonfinite_option
 from kerasgen.cli.main import debug_option
-from kerasgen.cli.main import load_checkpoint
-from kerasgen.cli.main import resolve_checkpoint
+from kerasgen.cli.main import load_source
+from kerasgen.cli.main import resolve_source
 from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import user_errors
 
@@ -28,25 +28,11 @@ FORMATS = ("saved_model", "tflite")
 QUANTIZE_CHOICES = ("none", "float16", "dynamic-int8")
 
 
-def resolve_source(source):
-    """The checkpoint path of SOURCE, with a clear error for a name that is
-    not a path (preset names come with the zoo)."""
-    looks_like_path = (
-        os.path.exists(source) or os.sep in source or source.endswith(".keras")
-    )
-    if not looks_like_path:
-        raise UsageMistake(
-            f"No such checkpoint or run folder: {source}. SOURCE is a .keras "
-            "checkpoint or a run folder such as runs/<name>; exporting zoo "
-            "preset names comes with the zoo, which has no presets yet. "
-            f"Received: source={source}"
-        )
-    return resolve_checkpoint(source)
-
-
 def default_name(source, path):
-    """The run folder's name for `runs/<name>/checkpoint.keras`, else the
-    file's stem."""
+    """The preset's name, the run folder's name for
+    `runs/<name>/checkpoint.keras`, else the file's stem."""
+    if source == path and not os.path.exists(path):  # a zoo preset
+        return source
     if os.path.basename(path) == "checkpoint.keras":
         return os.path.basename(os.path.dirname(os.path.abspath(path)))
     return os.path.splitext(os.path.basename(path))[0]
@@ -96,8 +82,8 @@ def export(source, format_, out, name, version, quantize, batch, select_tf_ops,
            overwrite, allow_nonfinite):
     """Export a checkpoint as a SavedModel (for TF Serving) or TFLite files.
 
-    SOURCE is a .keras checkpoint or a run folder (runs/<name>); zoo preset
-    names come with the zoo. SavedModels go to OUT/<name>/<version>/ with
+    SOURCE is a .keras checkpoint, a run folder (runs/<name>) or a zoo preset
+    name (`kerasgen zoo list`). SavedModels go to OUT/<name>/<version>/ with
     OUT/models.config beside them; TFLite files to OUT/<name>[.<quantize>].tflite.
     Serving guide: export/GUIDE.md.
     """
@@ -117,13 +103,14 @@ def export(source, format_, out, name, version, quantize, batch, select_tf_ops,
             "are never replaced (leave out --version to write the next one). "
             "Received: --format saved_model --overwrite"
         )
-    path = resolve_source(source)
+    resolved = resolve_source(source)
+    path = resolved[1]
     name = name or default_name(source, path)
     from kerasgen.export.serving import check_model_name
 
     check_model_name(name)
     _use_tensorflow()
-    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
     import kerasgen.export
 
     if format_ == "saved_model":

@@ -386,14 +386,18 @@ def families():
 @debug_option
 @user_errors
 def sample(checkpoint, n, out, seed, nrow, label, scale, allow_nonfinite, backend):
-    """Draw samples from a checkpoint into a PNG grid.
+    """Draw samples from a checkpoint or zoo preset into a PNG grid.
 
-    CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras).
+    CHECKPOINT is a `.keras` file, a run folder (its checkpoint.keras) or a
+    zoo preset name (`kerasgen zoo list`).
+
+    Example: kerasgen sample dcgan-mnist --n 64 --out grid.png
     """
     select_backend(backend)
     check_png_path(out, "--out")
-    path = resolve_checkpoint(checkpoint)
-    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
+    resolved = resolve_source(checkpoint)
+    path = resolved[1]
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
     from kerasgen.models.interfaces import require
     from kerasgen.utils.images import make_grid
     from kerasgen.utils.images import save_png
@@ -427,6 +431,45 @@ def check_png_path(path, option):
         )
 
 
+def resolve_source(source):
+    """What a SOURCE argument names: `("preset", name)` for a zoo preset
+    name (one that is not also a path here), else `("checkpoint", path)`
+    for a `.keras` file or run folder (`resolve_checkpoint`)."""
+    if not os.path.exists(source) and os.sep not in source:
+        from kerasgen.zoo.registry import is_preset
+
+        if is_preset(source):
+            return "preset", source
+    return "checkpoint", resolve_checkpoint(source)
+
+
+def load_source(resolved, allow_nonfinite=False):
+    """The model of a `resolve_source` result: a checkpoint through
+    `load_checkpoint`, a preset through the zoo (its files checked against
+    their sha256 first); a preset that is not a generative model (a
+    feature extractor) or fails its checks is one `UserError`."""
+    kind, where = resolved
+    if kind == "checkpoint":
+        return load_checkpoint(where, allow_nonfinite=allow_nonfinite)
+    import_keras()
+    from kerasgen.training.base import GenerativeModel
+    from kerasgen.zoo.registry import load
+
+    try:
+        with quiet_native_stderr():
+            model = load(where)
+    except ValueError as error:
+        if debug_enabled():
+            raise
+        raise UserError(_describe(error)) from error
+    if not isinstance(model, GenerativeModel):
+        raise UsageMistake(
+            f"The preset {where} is a feature extractor (for `kerasgen eval "
+            f"--extractor {where}`), not a generative model. Received: {where}"
+        )
+    return model
+
+
 def resolve_checkpoint(checkpoint):
     """A `.keras` file, given itself or its run folder."""
     path = checkpoint
@@ -439,8 +482,9 @@ def resolve_checkpoint(checkpoint):
             )
     elif not os.path.exists(path):
         raise UsageMistake(
-            f"No such checkpoint: {checkpoint}. Pass a .keras file or a run "
-            f"folder such as runs/<name>. Received: checkpoint={checkpoint}"
+            f"No such checkpoint or zoo preset: {checkpoint}. Pass a .keras "
+            f"file, a run folder such as runs/<name>, or a preset name "
+            f"(`kerasgen zoo list`). Received: checkpoint={checkpoint}"
         )
     if not path.endswith(".keras"):
         raise UsageMistake(
@@ -600,11 +644,13 @@ def _register_commands():
     from kerasgen.cli.export import export
     from kerasgen.cli.train import train
     from kerasgen.cli.translate import translate
+    from kerasgen.cli.zoo import zoo
 
     cli.add_command(train)
     cli.add_command(translate)
     cli.add_command(evaluate)
     cli.add_command(export)
+    cli.add_command(zoo)
 
 
 _register_commands()

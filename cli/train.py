@@ -80,7 +80,7 @@ TRAIN_DEFAULTS = {
 }
 # Options restored from config.json on --resume unless given again.
 RESUMABLE = (
-    "data", "steps", "epochs", "batch_size", "seed", "sample_every",
+    "data", "subset", "from_preset", "steps", "epochs", "batch_size", "seed", "sample_every",
     "checkpoint_every", "num_samples", "tensorboard", "on_nan", "eval_every",
     "eval_n", "eval_extractor",
 )
@@ -120,6 +120,11 @@ def _common_params():
                     "trainA/ trainB/ layouts), MNIST IDX files, a .npz file or "
                     "tfds:<name>[:<split>]. Default: scikit-learn's handwritten "
                     "digits (offline), with the family's demo recipe."),
+        option(["--subset"], default=None, metavar="START:STOP",
+               help="Train on images START to STOP of --data only, in the "
+                    "order the source lists them (e.g. 0:8000 keeps the last "
+                    "2,000 MNIST test digits for held-out numbers). Default: "
+                    "all."),
         option(["--steps"], type=click.IntRange(min=1), default=None,
                help=f"Total training steps (batches). Default: {DEFAULT_STEPS}."),
         option(["--epochs"], type=click.IntRange(min=1), default=None,
@@ -142,6 +147,11 @@ def _common_params():
                help="Adam beta_1 (the family's `beta_1`)."),
         option(["--resume"], is_flag=True,
                help="Continue the run from <out>/checkpoint.keras."),
+        option(["--from-preset"], default=None, metavar="PRESET",
+               help="Fine-tune: start from the weights of a zoo preset of "
+                    "this family (`kerasgen zoo list`), with its "
+                    "configuration (options given here change it), fresh "
+                    "optimizers, step 0."),
         option(["--overwrite"], is_flag=True,
                help="Start afresh in a run folder that holds a checkpoint."),
         option(["--sample-every"], type=click.IntRange(min=1),
@@ -422,7 +432,10 @@ class _Run:
                     f"VALUE, or --set {missing[0]}=VALUE). Received: "
                     f"--set {' '.join(options['assignments']) or '(none)'}"
                 )
-            model = self._build(cls, overrides)
+            if options["from_preset"]:
+                model = self._from_preset(cls, overrides)
+            else:
+                model = self._build(cls, overrides)
         done = _steps_done(model)
 
         # === Data ===
@@ -502,10 +515,16 @@ class _Run:
             model, data, os.path.join(folder, "samples"),
             min(options["sample_every"], total), total, summary,
         )
-        checkpoint = callbacks_lib.Checkpoint(
-            checkpoint_path, interval, total,
-            on_save=aside.discard if aside is not None else None,
-        )
+        clock = callbacks_lib.RunClock(os.path.join(folder, "timing.json"), done,
+                                       keras.backend.backend())
+
+        def on_save():
+            if aside is not None:
+                aside.discard()
+            clock.update(checkpoint.saved_step)
+
+        checkpoint = callbacks_lib.Checkpoint(checkpoint_path, interval, total,
+                                              on_save=on_save)
         losses = callbacks_lib.LossLog(os.path.join(folder, "losses.csv"),
                                        summary=summary)
         progress = callbacks_lib.Progress(done, total, every=interval)
@@ -639,6 +658,44 @@ class _Run:
                 return cls(**overrides)
         except LIBRARY_ERRORS as error:
             raise usage_mistake(error) from error
+
+    def _from_preset(self, cls, overrides):
+        """The preset's model (its config, then the options given here on
+        top), its weights loaded: the start of a fine-tuning run."""
+        import json
+
+        from kerasgen.zoo.registry import preset_path
+
+        name = self.options["from_preset"]
+        if self.options["resume"]:
+            raise UsageMistake("--from-preset starts a run; --resume continues one "
+                               f"from its checkpoint. Received: --from-preset {name} --resume")
+        try:
+            folder = preset_path(name)
+        except ValueError as error:
+            raise UsageMistake(str(error)) from error
+        config = json.loads((folder / "config.json").read_text())
+        if config.get("family") != self.family:
+            raise UsageMistake(
+                f"The preset {name} is a {config.get('class')} ({config.get('family')}), "
+                f"not a {cls.__name__}: kerasgen train {config.get('family')} "
+                f"--from-preset {name}. Received: --from-preset {name}")
+        arguments = dict(config.get("config") or {})
+        arguments.update(overrides)
+        model = self._build(cls, arguments)
+        try:
+            with quiet_native_stderr():
+                model.load_weights(folder / "model.weights.h5")
+        except (ValueError, KeyError) as error:
+            changed = sorted(k for k in overrides if k != "seed" and
+                             overrides[k] != (config.get("config") or {}).get(k))
+            raise UsageMistake(
+                f"The weights of the preset {name} do not fit the {cls.__name__} "
+                f"built with {', '.join(changed) or 'its config'} changed: fine-tune "
+                f"with the preset's architecture. Received: --from-preset {name}"
+            ) from error
+        click.echo(f"Starting from the weights of the preset {name} ({folder})")
+        return model
 
     def _check_resume_length(self, model, total):
         """A resumed run may not go past the end of its checkpoint's
@@ -819,7 +876,7 @@ class _Run:
                 )
             self._claim(sources, key, f"--{option} {options[option]}")
             overrides[key] = options[option]
-        if options["data"] is None and not options["resume"]:
+        if options["data"] is None and not options["resume"] and not options["from_preset"]:
             # The built-in digits are small: a family's paper configuration
             # (CycleGAN's 256x256 9-block generators) is far too slow there.
             for key, value in getattr(self.cls, "recipes", {}).get("demo", {}).items():
@@ -946,10 +1003,15 @@ class _ImageSet:
 
         self.run = run
         self.with_labels = spec.with_labels
-        data = self.data = load_images(
-            run.options["data"], image_size=spec.image_size,
-            channels=spec.channels,
-        )
+        try:
+            data = self.data = load_images(
+                run.options["data"], image_size=spec.image_size,
+                channels=spec.channels, subset=run.options["subset"],
+            )
+        except ValueError as error:
+            if "`subset`" not in str(error) and "subset holds" not in str(error):
+                raise
+            raise UsageMistake(str(error).replace("`subset`", "--subset")) from error
         cls = type(model)
         if self.with_labels and data.labels is None:
             raise UserError(
@@ -1003,6 +1065,12 @@ class _PairSets:
         from kerasgen.data import pairs
 
         self.run = run
+        if run.options["subset"] is not None:
+            raise UsageMistake(
+                "--subset picks images of one set; a family that trains on "
+                "image pairs reads its splits (train/, trainA/ trainB/). "
+                f"Received: --subset {run.options['subset']}"
+            )
         self.paired = spec.pairing == "paired"
         self.direction = spec.direction
         self.source = run.options["data"]

@@ -19,8 +19,8 @@ from kerasgen.cli.main import UserError
 from kerasgen.cli.main import allow_nonfinite_option
 from kerasgen.cli.main import backend_option
 from kerasgen.cli.main import debug_option
-from kerasgen.cli.main import load_checkpoint
-from kerasgen.cli.main import resolve_checkpoint
+from kerasgen.cli.main import load_source
+from kerasgen.cli.main import resolve_source
 from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import usage_mistake
 from kerasgen.cli.main import user_errors
@@ -187,8 +187,8 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
               batch_size, allow_nonfinite, backend):
     """Translate IMAGES with an image-to-image CHECKPOINT into --out DIR.
 
-    CHECKPOINT is a `.keras` file or a run folder (its checkpoint.keras) of
-    a model that translates (cyclegan, pix2pix). IMAGES are image files
+    CHECKPOINT is a `.keras` file, a run folder (its checkpoint.keras) or a
+    zoo preset name of a model that translates (cyclegan, pix2pix). IMAGES are image files
     and/or folders
     (searched recursively). Each image is converted to RGB and resized to
     the model's image_size; DIR/<stem>.png is written at the model's
@@ -197,7 +197,7 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
     Example: kerasgen translate runs/cyclegan photos/ --direction b2a --out out/
     """
     select_backend(backend)
-    path = resolve_checkpoint(checkpoint)
+    resolved = resolve_source(checkpoint)
     files = find_images(images)
     if not files:
         raise UsageMistake(
@@ -214,7 +214,7 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
                 f"--overwrite to replace them, or another --out. Received: --out {out}"
             )
 
-    model = load_checkpoint(path, allow_nonfinite=allow_nonfinite)
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
     direction = translation_direction(model, direction)
     spec = model.data_spec()
     size, channels = int(spec.image_size), int(spec.channels)
@@ -261,6 +261,6 @@ def translate(checkpoint, images, out, direction, overwrite, strip, pairs,
             shown = [image, result] + ([targets[file]] if pairs else [])
             save_png(make_grid(np.stack(shown), nrow=len(shown)), paths[1])
     click.echo(
-        f"Translated {len(read)} image(s) {direction} with {path} into {out} "
+        f"Translated {len(read)} image(s) {direction} with {resolved[1]} into {out} "
         f"({size}x{size})" + (f"; skipped {len(skipped)} unreadable" if skipped else "")
     )

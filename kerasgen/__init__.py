@@ -62,7 +62,24 @@ _CORE = {
 }
 _FAMILIES = {entry.class_name: entry for entry in _registry.index()}
 
-__all__ = sorted(_CORE) + sorted(_FAMILIES)
+__all__ = sorted(_CORE) + sorted(_FAMILIES) + ["load"]
+
+
+def load(name):
+    """The pretrained model of a zoo preset, by name (`kerasgen zoo list`),
+    or of a local preset folder: weights checked against their sha256 and
+    loaded, ready to sample, translate, export or fine-tune.
+
+    Example:
+
+    ```python
+    import kerasgen
+    kerasgen.load("lenet-mnist").name  # 'lenet-mnist'
+    ```
+    """
+    from kerasgen.zoo.registry import load as load_preset
+
+    return load_preset(name)
 
 
 def __getattr__(name):

@@ -826,3 +826,19 @@ def test_subclass_defaults_include_the_parents_parameters():
     assert defaults["latent_dim"] == 100 and defaults["seed"] is None
     assert constructor_defaults(kerasgen.GAN)["architecture"] == "mlp"
     assert "name" not in defaults and "dtype" not in defaults
+
+
+def test_train_subset_is_used_and_a_bad_one_is_one_line(tmp_path):
+    from cli_helpers import assert_one_line_error
+    from cli_helpers import train_tiny
+
+    result = train_tiny(tmp_path / "run", "--steps", "2", "--subset", "0:100")
+    assert result.exit_code == 0, result.output
+    assert "100 images of (8, 8, 1)" in result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["train"]["subset"] == "0:100"
+    timing = json.loads((tmp_path / "run" / "timing.json").read_text())
+    assert timing["segments"][-1]["end_step"] == 2 and timing["train_seconds"] > 0
+    bad = train_tiny(tmp_path / "bad", "--steps", "2", "--subset", "9:3")
+    assert_one_line_error(bad, 2)
+    assert "--subset must be 'START:STOP'" in bad.stderr

@@ -655,3 +655,37 @@ def _docstring_examples():
 @pytest.mark.parametrize("code", list(_docstring_examples()))
 def test_docstring_examples_run(code):
     exec(compile(code, "<docstring>", "exec"), {})
+
+
+# --- subset ------------------------------------------------------------------------
+
+
+def test_subset_keeps_a_range_of_the_sources_order():
+    every = load_images()
+    head = load_images(subset="0:100")
+    tail = load_images(subset="1700:")
+    np.testing.assert_array_equal(head.images, every.images[:100])
+    np.testing.assert_array_equal(tail.labels, every.labels[1700:])
+    assert len(tail) == len(every) - 1700 and tail.source.endswith("[1700:]")
+    # max_images counts within the subset.
+    assert len(load_images(subset=(100, 200), max_images=5)) == 5
+    np.testing.assert_array_equal(load_images(subset=slice(3, 6)).images, every.images[3:6])
+
+
+@pytest.mark.parametrize("subset", ["8000", "5:3", "a:b", "-1:", (True, 3), (1,)])
+def test_a_bad_subset_is_one_line(subset):
+    with pytest.raises(ValueError, match="`subset` must be 'START:STOP'"):
+        load_images(subset=subset)
+
+
+def test_a_subset_past_the_end_says_how_many_there_are():
+    with pytest.raises(ValueError, match="The subset holds no images: the source has 1797"):
+        load_images(subset="5000:")
+
+
+def test_mnist_held_out_digits_are_the_last_2000():
+    head = load_images(dataset_path("mnist"), subset="0:8000")
+    held_out = load_images(dataset_path("mnist"), subset="8000:")
+    assert len(head) == 8000 and len(held_out) == 2000
+    every = load_images(dataset_path("mnist"))
+    np.testing.assert_array_equal(held_out.images, every.images[8000:])

@@ -543,10 +543,10 @@ def test_checkpoint_saved_on_jax_exports_on_tensorflow(tmp_path):
 # --- CLI ------------------------------------------------------------------------------
 
 
-def test_cli_refuses_a_preset_name_until_the_zoo_exists():
-    result = CliRunner().invoke(cli, ["export", "dcgan-mnist"])
-    assert_one_line_error(result)
-    assert "comes with the zoo" in result.stderr
+def test_cli_refuses_a_name_that_is_neither_a_path_nor_a_preset():
+    result = CliRunner().invoke(cli, ["export", "dcgan-mnits"])
+    assert_one_line_error(result, 2)
+    assert "No such checkpoint or zoo preset: dcgan-mnits" in result.stderr
 
 
 def test_cli_refuses_quantize_for_saved_model(tmp_path):

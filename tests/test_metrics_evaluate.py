@@ -55,26 +55,29 @@ def test_unknown_extractor_is_refused():
 
 
 def test_a_preset_with_altered_weights_is_refused(tmp_path):
-    from kerasgen.metrics.extractors import _zoo_folder
+    from kerasgen.zoo.registry import ZOO_FOLDER
 
     copy = tmp_path / "lenet-mnist"
-    shutil.copytree(_zoo_folder() / "lenet-mnist", copy)
+    shutil.copytree(ZOO_FOLDER / "lenet-mnist", copy)
     weights = copy / "model.weights.h5"
     data = bytearray(weights.read_bytes())
     data[-100] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="do not match the sha256"):
+    with pytest.raises(ValueError, match="does not match the sha256"):
         load_preset_extractor(copy)
 
 
 def test_a_preset_naming_an_unknown_builder_is_refused(tmp_path):
-    from kerasgen.metrics.extractors import _zoo_folder
+    from kerasgen.zoo.registry import ZOO_FOLDER
+    from kerasgen.zoo.registry import seal_folder
 
     copy = tmp_path / "lenet-mnist"
-    shutil.copytree(_zoo_folder() / "lenet-mnist", copy)
+    shutil.copytree(ZOO_FOLDER / "lenet-mnist", copy)
     config = json.loads((copy / "config.json").read_text())
     config["builder"] = "os.system"
     (copy / "config.json").write_text(json.dumps(config))
+    # Sealed again, so that the builder check, not the sha256, is what refuses it.
+    seal_folder(copy)
     with pytest.raises(ValueError, match="does not have"):
         load_preset_extractor(copy)
 

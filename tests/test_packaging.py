@@ -127,11 +127,12 @@ def test_console_script_is_installed_and_runs(tmp_path):
     assert "train" in result.stdout and "families" in result.stdout
 
 
-def test_zoo_is_a_placeholder_that_says_so():
+def test_zoo_exposes_the_registry():
     import kerasgen.zoo
 
-    assert "later issue" in kerasgen.zoo.__doc__
-    assert [n for n in vars(kerasgen.zoo) if not n.startswith("_")] == []
+    public = {n for n in vars(kerasgen.zoo) if not n.startswith("_")}
+    assert {"list", "info", "path", "load", "register"} <= public
+    assert callable(kerasgen.load) and "load" in kerasgen.__all__
 
 
 def test_wheel_installs_cli_zoo_and_export_inside_kerasgen(tmp_path):
@@ -159,8 +160,15 @@ def test_wheel_installs_cli_zoo_and_export_inside_kerasgen(tmp_path):
     for module in ("kerasgen/__init__.py", "kerasgen/cli/__init__.py",
                    "kerasgen/cli/main.py", "kerasgen/cli/__main__.py",
                    "kerasgen/zoo/__init__.py", "kerasgen/export/__init__.py",
-                   "kerasgen/utils/images.py"):
+                   "kerasgen/utils/images.py", "kerasgen/zoo/index.json",
+                   "kerasgen/zoo/lenet-mnist/model.weights.h5",
+                   "kerasgen/zoo/lenet-mnist/metadata.json"):
         assert module in names
+    # Every file of every shipped preset, its sample grid too.
+    for folder in sorted(p for p in os.listdir(os.path.join(ROOT, "zoo"))
+                         if os.path.isfile(os.path.join(ROOT, "zoo", p, "metadata.json"))):
+        for file in os.listdir(os.path.join(ROOT, "zoo", folder)):
+            assert f"kerasgen/zoo/{folder}/{file}" in names
     top_level = {name.split("/")[0] for name in names}
     assert {n for n in top_level if not n.endswith(".dist-info")} == {"kerasgen"}
 

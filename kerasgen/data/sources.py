@@ -42,7 +42,7 @@ _PARALLEL_READ_MIN = 64
 
 def load_images(
     source=None, *, image_size=None, channels=None, split="train",
-    max_images=None,
+    max_images=None, subset=None,
 ):
     """Loads a set of images into memory as uint8, from any supported source.
 
@@ -91,6 +91,12 @@ def load_images(
         max_images: read at most this many images: the first ones, or for a
             folder with classes the first ones of each class in turn.
             `None` reads all of them. Defaults to `None`.
+        subset: `"START:STOP"` (either end may be left out, as in a Python
+            slice), a `(start, stop)` pair or a `slice`: keep only these
+            images of the source, in the order it lists them (before
+            `max_images`). How the zoo's digit presets keep MNIST's last
+            2,000 test digits out of training (`"0:8000"`, `"8000:"`).
+            `None` keeps them all. Defaults to `None`.
 
     Returns:
         An `ImageData` with uint8 `images` of shape `(N, H, W, C)`, int32
@@ -109,9 +115,11 @@ def load_images(
     """
     image_size = _standardize_image_size(image_size)
     check_load_options(channels, split, max_images)
+    subset = parse_subset(subset)
     options = dict(
         image_size=image_size, channels=channels, split=split,
-        max_images=max_images,
+        # A subset is cut from the whole source, then max_images from it.
+        max_images=max_images if subset is None else None,
     )
 
     if source is None:
@@ -126,8 +134,65 @@ def load_images(
             f"Accepted sources: {ACCEPTED_SOURCES}. "
             f"Received: source={source!r} of type {type(source).__name__}"
         )
+    if subset is not None:
+        data = _take_subset(data, subset, max_images)
     logger.info("Loaded %r", data)
     return data
+
+
+def parse_subset(subset):
+    """Reads a `subset` of `load_images`: `"START:STOP"`, `(start, stop)`
+    or a `slice` (step 1), into a `slice`; `None` stays `None`. A one-line
+    `ValueError` for anything else.
+
+    Example:
+
+    ```python
+    print(parse_subset("8000:"))  # slice(8000, None, None)
+    ```
+    """
+    if subset is None or isinstance(subset, slice) and subset.step in (None, 1):
+        return subset
+    bounds = None
+    if isinstance(subset, str) and subset.count(":") == 1:
+        texts = [text.strip() for text in subset.split(":")]
+        if all(not text or re.fullmatch(r"\d+", text) for text in texts):
+            bounds = [int(text) if text else None for text in texts]
+    elif isinstance(subset, (tuple, list)) and len(subset) == 2 and all(
+        bound is None
+        or isinstance(bound, (int, np.integer)) and not isinstance(bound, bool)
+        and bound >= 0
+        for bound in subset
+    ):
+        bounds = list(subset)
+    if bounds is None or (
+        None not in bounds and bounds[1] <= bounds[0]
+    ):
+        raise ValueError(
+            "`subset` must be 'START:STOP' with 0 <= START < STOP (either may "
+            "be left out, e.g. '8000:'), a (start, stop) pair or a slice. "
+            f"Received: subset={subset!r}"
+        )
+    return slice(*bounds)
+
+
+def _take_subset(data, subset, max_images):
+    images = data.images[subset]
+    if max_images is not None:
+        images = images[:max_images]
+    if len(images) == 0:
+        raise ValueError(
+            f"The subset holds no images: the source has {len(data)}. "
+            f"Received: subset={subset.start or ''}:{subset.stop or ''}"
+        )
+    labels = None
+    if data.labels is not None:
+        labels = data.labels[subset][: len(images)]
+    where = f"{subset.start or ''}:{'' if subset.stop is None else subset.stop}"
+    return ImageData(
+        images=images, labels=labels, class_names=data.class_names,
+        source=f"{data.source}[{where}]", skipped=data.skipped,
+    )
 
 
 def _load_path(source, **options):

@@ -36,14 +36,14 @@ from kerasgen.metrics import translation
 from kerasgen.utils.io import cache_home
 
 #: Metrics of samples, by the names `--metrics` takes.
-SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc")
+SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc", "classes")
 #: Metrics of translations.
 TRANSLATION_METRICS = ("l1", "psnr", "ssim", "domain", "fid")
 #: How each metric is shown.
 TITLES = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision",
           "recall": "recall", "density": "density", "coverage": "coverage",
           "l1": "L1", "psnr": "PSNR (dB)", "ssim": "SSIM",
-          "domain": "judged target domain"}
+          "domain": "judged target domain", "label_accuracy": "label accuracy"}
 
 
 def default_extractor(image_shape):
@@ -149,8 +149,7 @@ def generate_samples(model, n, seed=0, batch_size=250, progress=None):
     require(model, "decode")
     progress = progress or _progress_none
     latents = model.sample_latents(n, seed)
-    classes = int(getattr(model, "num_classes", 0) or 0)
-    labels = (np.arange(n) % classes).astype("int32") if classes else None
+    labels = sample_labels(model, n)
     out = []
     with progress("generating", n) as bar:
         for start in range(0, n, batch_size):
@@ -159,6 +158,22 @@ def generate_samples(model, n, seed=0, batch_size=250, progress=None):
                                     batch_size=batch_size))
             bar.update(len(out[-1]))
     return np.concatenate(out).astype("float32")
+
+
+def sample_labels(model, n):
+    """The labels `generate_samples` draws `n` samples with: balanced,
+    `i % num_classes`, for a conditional model; None for another.
+
+    Example:
+
+    ```python
+    import kerasgen
+    model = kerasgen.CGAN(image_size=8, latent_dim=4, num_classes=3)
+    sample_labels(model, 5)  # array([0, 1, 2, 0, 1], dtype=int32)
+    ```
+    """
+    classes = int(getattr(model, "num_classes", 0) or 0)
+    return (np.arange(n) % classes).astype("int32") if classes else None
 
 
 def extract(extractor, images, batch_size=250, progress=None, label="reading"):
@@ -253,10 +268,41 @@ def _row(metric, extractor, value, std=None):
             "value": float(value), "std": None if std is None else float(std)}
 
 
+def class_share_rows(fake_logits, class_names, extractor_name, labels=None):
+    """Class coverage: the share of samples the extractor's classifier puts
+    in each class (`metric` "class_share", `label` naming the class), and,
+    for samples drawn with `labels`, the share classified as their label
+    ("label_accuracy").
+
+    Example:
+
+    ```python
+    import numpy as np
+    logits = np.array([[5.0, 0.0], [5.0, 0.0], [0.0, 5.0], [5.0, 0.0]])
+    rows = class_share_rows(logits, ["cat", "dog"], "demo", labels=[0, 1, 1, 0])
+    [round(row["value"], 2) for row in rows]  # [0.75, 0.25, 0.75]
+    ```
+    """
+    predicted = np.argmax(np.asarray(fake_logits), axis=-1)
+    counts = np.bincount(predicted, minlength=len(class_names))
+    rows = [
+        {"metric": "class_share", "label": f"share judged {name} ({extractor_name})",
+         "extractor": extractor_name, "class": str(name),
+         "value": float(count / len(predicted)), "std": None}
+        for name, count in zip(class_names, counts)
+    ]
+    if labels is not None:
+        rows.append(_row("label_accuracy", extractor_name,
+                         np.mean(predicted == np.asarray(labels))))
+    return rows
+
+
 def sample_metric_rows(metrics, fake_features, fake_logits, real, extractor_name,
-                       kid_subsets=100, kid_subset_size=1000, seed=0):
+                       kid_subsets=100, kid_subset_size=1000, seed=0, class_names=None,
+                       labels=None):
     """The rows of `metrics` for fake features against `real` (a dict from
-    `reference_features`)."""
+    `reference_features`); "classes" needs the extractor's `class_names`
+    (and the samples' `labels` for a conditional model)."""
     rows = []
     for metric in metrics:
         if metric == "fid":
@@ -278,6 +324,8 @@ def sample_metric_rows(metrics, fake_features, fake_logits, real, extractor_name
             result = statistics.density_coverage(real["features"], fake_features)
             rows += [_row("density", extractor_name, result["density"]),
                      _row("coverage", extractor_name, result["coverage"])]
+        elif metric == "classes":
+            rows += class_share_rows(fake_logits, class_names, extractor_name, labels)
     return rows
 
 
@@ -360,8 +408,12 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
     fakes = generate_samples(model, n, seed, batch_size, progress)
     fake_features, fake_logits = extract(extractor, fakes, batch_size, progress,
                                          "reading samples")
+    if "classes" in metrics and not extractor.classes:
+        raise ValueError(f"The {extractor.name} extractor has no classes to count "
+                         f"samples in. Received: metrics={','.join(metrics)}")
     rows = sample_metric_rows(metrics, fake_features, fake_logits, real, extractor.name,
-                              seed=seed)
+                              seed=seed, class_names=extractor.classes,
+                              labels=sample_labels(model, n))
     settings = {
         "model": type(model).__name__, "metrics": metrics, "n": n,
         "real_images": int(min(n, len(real_images))), "data": data_name,

@@ -23,28 +23,13 @@ antialiasing when shrinking) to its own input.
 """
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from kerasgen.utils.io import sha256_of
 
 #: The extractors kerasgen knows, in the order `kerasgen eval` lists them.
 EXTRACTOR_NAMES = ("lenet-mnist", "catdog-classifier-64", "inception-v3")
-
-#: Where the shipped presets live (the `kerasgen.zoo` package folder).
-ZOO = Path(__file__).resolve().parents[2] / "zoo"
-
-
-def _zoo_folder():
-    try:
-        import kerasgen.zoo
-
-        return Path(kerasgen.zoo.__file__).resolve().parent
-    except ImportError:  # pragma: no cover - a source tree without install
-        return ZOO
-
 
 class FeatureExtractor:
     """A named network from images to features (and class logits).
@@ -242,29 +227,34 @@ def load_extractor(name, weights=None, download=False):
         return FeatureExtractor(name, network, [str(i) for i in range(1008)],
                                 {"weights": "pytorch-fid pt_inception-2015-12-05"},
                                 resize="pytorch-fid")
-    return load_preset_extractor(_zoo_folder() / name, name)
+    from kerasgen.zoo.registry import preset_path
+
+    return load_preset_extractor(preset_path(name), name, verified=True)
 
 
-def load_preset_extractor(folder, name=None):
+def load_preset_extractor(folder, name=None, verified=False):
     """A `FeatureExtractor` from a preset folder (`config.json`,
-    `model.weights.h5`, `metadata.json`), its sha256 checked first."""
+    `model.weights.h5`, `metadata.json`), every file checked against the
+    sha256 its metadata.json lists first (`kerasgen.zoo.registry
+    .verify_folder`; `verified=True` when the caller just did)."""
     from kerasgen.metrics.classifiers import BUILDERS
+    from kerasgen.zoo.registry import verify_folder
 
     folder = Path(folder)
     name = name or folder.name
+    metadata = verify_folder(folder) if not verified else None
+    weights = folder / "model.weights.h5"
     try:
         config = json.loads((folder / "config.json").read_text())
-        metadata = json.loads((folder / "metadata.json").read_text())
+        metadata = metadata or json.loads((folder / "metadata.json").read_text())
     except (OSError, ValueError) as error:
         raise ValueError(
             f"The extractor preset {folder} is missing or unreadable "
             f"({type(error).__name__}: {error}).") from error
-    weights = folder / "model.weights.h5"
-    expected = metadata.get("files", {}).get("model.weights.h5", {}).get("sha256")
-    if not weights.is_file() or expected is None or sha256_of(weights) != expected:
+    if "model.weights.h5" not in metadata.get("files", {}):
         raise ValueError(
-            f"The weights of the extractor {name} ({weights}) do not match the "
-            f"sha256 in its metadata.json: refusing to load them.")
+            f"The metadata.json of the extractor {name} lists no sha256 of "
+            f"{weights}: refusing to load it.")
     builder = config.get("builder")
     if builder not in BUILDERS:
         raise ValueError(
@@ -279,8 +269,12 @@ def write_preset_extractor(folder, builder, config, network, classes, metadata,
                            card):
     """Writes an extractor preset folder atomically: `config.json`,
     `model.weights.h5`, `metadata.json` (with the weights' sha256 and
-    size) and the model card `README.md`."""
+    size, and those of the other files) and the model card `README.md`;
+    a folder of the shipped zoo is then added to its index."""
     from kerasgen.utils.io import atomic_write
+    from kerasgen.zoo.registry import ZOO_FOLDER
+    from kerasgen.zoo.registry import seal_folder
+    from kerasgen.zoo.registry import update_index
 
     with atomic_write(folder, directory=True) as tmp:
         tmp = Path(tmp)
@@ -290,7 +284,8 @@ def write_preset_extractor(folder, builder, config, network, classes, metadata,
         (tmp / "config.json").write_text(json.dumps(
             {"builder": builder, "config": config, "classes": list(classes)},
             indent=2) + "\n")
-        metadata = dict(metadata, files={"model.weights.h5": {
-            "sha256": sha256_of(weights), "bytes": os.path.getsize(weights)}})
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
         (tmp / "README.md").write_text(card)
+        seal_folder(tmp)
+    if Path(folder).resolve().parent == ZOO_FOLDER:
+        update_index()

@@ -735,6 +735,25 @@ class GenerativeModel(keras.Model):
         }
 
     @classmethod
+    def from_preset(cls, name):
+        """The pretrained model of zoo preset `name` (`kerasgen zoo list`),
+        or of a local preset folder, as keras-hub's `from_preset`: its
+        weights checked against their sha256, then loaded. A preset of
+        another family is refused in one line.
+
+        Example:
+
+        ```python
+        import kerasgen
+        model = kerasgen.DCGAN.from_preset("dcgan-mnist")
+        model.sample(4, seed=0).shape  # (4, 28, 28, 1)
+        ```
+        """
+        from kerasgen.zoo.registry import load
+
+        return load(name, expected=cls)
+
+    @classmethod
     def from_config(cls, config):
         config = dict(config)
         if isinstance(config.get("dtype"), dict):

@@ -1,0 +1,106 @@
+"""How every preset of the zoo is made: `kerasgen train` with the recipe
+below, then `kerasgen zoo publish`. Rerunnable and resumable: a run that
+was interrupted goes on from its checkpoint (`--resume`), a finished run
+is not trained again, a published preset is not published again unless
+`--republish`.
+
+    python benchmarks/zoo_presets.py                      # every preset, in order
+    python benchmarks/zoo_presets.py dcgan-mnist vae-mnist
+    python benchmarks/zoo_presets.py --list
+
+Run from the checkout's root, with ../shared/datasets beside it. The digit
+presets train on the first 8,000 MNIST test digits (`--subset 0:8000`) and
+are measured on the last 2,000; the others on their datasets' train and
+test splits. Where and how long each trained is in its card.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST = ["--data", "../shared/datasets/mnist", "--subset", "0:8000", "--batch-size", "64"]
+EVERY = ["--sample-every", "500", "--checkpoint-every", "500", "--no-tensorboard"]
+DIGITS_NOTE = ("MNIST test digits 0-7,999 (LeCun, Cortes and Burges; the 10,000 of "
+               "../shared/datasets/mnist); the last 2,000 held out for the metrics")
+
+#: name -> (family, train options, publish options)
+PRESETS = {
+    "cgan-mnist": ("cgan", MNIST + ["--steps", "5000"], []),
+    "acgan-mnist": ("acgan", MNIST + ["--steps", "5000"], []),
+    # The defaults: the best DCGAN of benchmarks/zoo_budget.py at 1,500 steps.
+    "dcgan-mnist": ("dcgan", MNIST + ["--steps", "5000"], []),
+    # 64 filters: the best VAE of benchmarks/zoo_budget.py at 1,500 steps.
+    "vae-mnist": ("vae", MNIST + ["--steps", "5000", "--set", "filters=64"], []),
+    "cvae-mnist": ("vae", MNIST + ["--steps", "5000", "--set", "filters=64",
+                                   "--set", "num_classes=10"], []),
+    "wgan-gp-mnist": ("wgan-gp", MNIST + ["--steps", "3000", "--set", "generator_filters=32",
+                                          "--set", "critic_filters=32"], []),
+    "pix2pix-facades": ("pix2pix", [
+        "--data", "../shared/datasets/facades", "--direction", "b2a",
+        "--set", "image_size=128", "--set", "generator_filters=32",
+        "--set", "discriminator_filters=32", "--steps", "6000"], [
+        "--data-note", "CMP facades (Tylecek and Sara 2013), 400 train pairs, label map "
+                       "to photo; measured on the 106 test pairs"]),
+    "cyclegan-cat2dog-64": ("cyclegan", [
+        "--data", "../shared/datasets/cat2dog", "--set", "image_size=64",
+        "--set", "generator_filters=32", "--set", "discriminator_filters=32",
+        "--set", "num_residual_blocks=6", "--steps", "12000"], [
+        "--extractor", "catdog-classifier-64",
+        "--data-note", "cat2dog: 1,000 cats (trainA) and 1,000 dogs (trainB) at 64x64; "
+                       "measured on the 200 test cats (testA) and dogs (testB)"]),
+}
+
+
+def kerasgen(*args):
+    command = [os.path.join(os.path.dirname(sys.executable), "kerasgen"), *args]
+    print("+", " ".join(command[1:]), flush=True)
+    subprocess.run(command, check=True, cwd=ROOT)
+
+
+def _finished(folder):
+    config = os.path.join(folder, "config.json")
+    timing = os.path.join(folder, "timing.json")
+    if not os.path.isfile(config) or not os.path.isfile(timing):
+        return False
+    total = json.load(open(config)).get("total_steps")
+    segments = json.load(open(timing)).get("segments") or [{}]
+    return segments[-1].get("end_step") == total
+
+
+def make(name, republish=False):
+    family, train, publish = PRESETS[name]
+    folder = os.path.join("runs", "zoo", name)
+    if not _finished(os.path.join(ROOT, folder)):
+        resume = os.path.isfile(os.path.join(ROOT, folder, "checkpoint.keras"))
+        kerasgen("train", family, "--out", folder, *EVERY,
+                 *(["--resume"] if resume else train))
+    if republish or not os.path.isfile(os.path.join(ROOT, "zoo", name, "metadata.json")):
+        notes = os.path.join(ROOT, "benchmarks", "zoo_notes", f"{name}.md")
+        extra = ["--notes", notes] if os.path.isfile(notes) else []
+        if name.endswith("-mnist") and "--data-note" not in publish:
+            extra += ["--data-note", DIGITS_NOTE]
+        kerasgen("zoo", "publish", folder, "--name", name, *publish, *extra)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="Presets to make (default: all).")
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--republish", action="store_true")
+    args = parser.parse_args()
+    if args.list:
+        for name, (family, train, _) in PRESETS.items():
+            print(f"{name:<22} kerasgen train {family} {' '.join(train)}")
+        return
+    unknown = [name for name in args.names if name not in PRESETS]
+    if unknown:
+        parser.error(f"unknown preset(s) {', '.join(unknown)}; see --list")
+    for name in args.names or PRESETS:
+        make(name, args.republish)
+
+
+if __name__ == "__main__":
+    main()
