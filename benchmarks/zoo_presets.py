@@ -85,12 +85,46 @@ def make(name, republish=False):
         kerasgen("zoo", "publish", folder, "--name", name, *publish, *extra)
 
 
+def readme_table():
+    """The README's table of the presets, from their metadata."""
+    sys.path.insert(0, ROOT)
+    from kerasgen.utils.machine import describe_machine
+    from kerasgen.zoo.registry import ZOO_FOLDER, shipped_index
+
+    lines = ["| preset | family | data | resolution | size | training | headline metric "
+             "(held out) |", "| --- | --- | --- | --- | ---: | --- | --- |"]
+    for name, entry in shipped_index().items():
+        metadata = json.load(open(ZOO_FOLDER / name / "metadata.json"))
+        training = metadata.get("training") or {}
+        if entry["kind"] == "model":
+            minutes = training.get("train_seconds", 0) / 60
+            trained = (f"{training['steps']:,} steps, {minutes:.0f} min, "
+                       f"{describe_machine(training.get('machine') or {})}")
+            metric = entry["headline"]
+            shown = f"{metric['label']} {metric['value']:.3g}"
+            extra = [r for r in metadata["metrics"][1:] if r["metric"] not in ("class_share",)]
+            shown += "".join(f"; {r['label']} {r['value']:.3g}" for r in extra)
+        else:
+            trained = f"{metadata.get('epochs')} epochs, {metadata.get('train_seconds', 0) / 60:.0f} min"
+            shown = f"{entry['headline']['label']} {entry['headline']['value']:.3g}"
+        family = entry["family"] or "feature extractor"
+        data = (entry["data"] or "").split(";")[0].split(" (")[0]
+        lines.append(f"| `{name}` | {family} | {data} | {entry['resolution']} | "
+                     f"{entry['bytes'] / 2**20:.1f} MiB | {trained} | {shown} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="Presets to make (default: all).")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--republish", action="store_true")
+    parser.add_argument("--readme", action="store_true",
+                        help="Print the README's table of the presets.")
     args = parser.parse_args()
+    if args.readme:
+        print(readme_table())
+        return
     if args.list:
         for name, (family, train, _) in PRESETS.items():
             print(f"{name:<22} kerasgen train {family} {' '.join(train)}")

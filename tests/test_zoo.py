@@ -103,7 +103,7 @@ def test_the_preset_samples_what_the_run_samples(tiny_preset):
 
     run_model = load_checkpoint(str(tiny_preset["run"] / "checkpoint.keras"))
     preset = kerasgen.DCGAN.from_preset(str(tiny_preset["folder"]))
-    assert preset.optimizer is None  # weights only: nothing of the run's state
+    assert getattr(preset, "optimizer", None) is None  # weights only: no run state
     # float16 storage moves a weight by at most 2**-11 of itself.
     np.testing.assert_allclose(preset.sample(8, seed=3), run_model.sample(8, seed=3),
                                atol=2e-2)

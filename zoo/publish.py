@@ -43,6 +43,8 @@ TOLERANCE = {"relative": 0.02, "absolute": 0.01}
 MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
 #: Samples (and held-out images) per metric of a sampling model.
 DEFAULT_N = 2000
+#: Test images per domain in a translation model's card picture.
+STRIP_IMAGES = 4
 _CONFIG_SKIP = ("name", "trainable", "dtype")
 
 
@@ -283,8 +285,8 @@ def _same_metrics(rows, reference_rows):
 
 def render_samples(model, evaluation, datasets=None, path=None):
     """The card's picture, from the shipped weights: 64 samples (a row per
-    class for a conditional model), or translation strips of 8 test
-    images. Returns the uint8 picture; writes it to `path` as PNG."""
+    class for a conditional model), or translation strips of 4 test
+    images per domain. Returns the uint8 picture; writes it to `path` as PNG."""
     from kerasgen.models.interfaces import provides
     from kerasgen.utils.images import make_grid
     from kerasgen.utils.images import make_strips
@@ -302,14 +304,20 @@ def render_samples(model, evaluation, datasets=None, path=None):
         spec = model.data_spec()
         data = _data_path(evaluation, datasets)
         options = dict(image_size=spec.image_size, channels=spec.channels,
-                       split="test", max_images=8)
+                       split="test", max_images=STRIP_IMAGES)
         load = pairs.load_paired if spec.pairing == "paired" else pairs.load_unpaired
         if spec.pairing == "paired":
             options["direction"] = spec.direction
         first, second = load(data, **options)
         rows = np.asarray(model.translation_rows(to_unit_range(first.images),
                                                  to_unit_range(second.images)))
-        picture = make_strips(rows)
+        counts = [len(first), len(second)][:len(model.strip_captions)]
+        groups = None
+        if model.strip_captions and sum(counts) == len(rows):
+            groups = [(count, title, columns)
+                      for count, (title, columns) in zip(counts, model.strip_captions)]
+        # Tall and narrow: enlarged until the height is twice the usual.
+        picture = make_strips(rows, groups, min_size=1024)
     if path is not None:
         save_png(picture, path)
     return picture
@@ -340,17 +348,20 @@ def _metric_table(rows, float32_rows=None):
     return "\n".join(lines)
 
 
-def _describe_evaluation(evaluation):
-    where = evaluation.get("dataset") or evaluation.get("data")
+def _describe_evaluation(evaluation, conditional=False):
+    if evaluation.get("dataset"):
+        where = f"`../shared/datasets/{evaluation['dataset']}`"
+    else:
+        where = f"`{evaluation['data']}`" if evaluation.get("data") else "the embedded digits"
     if evaluation["kind"] == "samples":
         held = (f"images {evaluation['subset']} of {where}" if evaluation.get("subset")
                 else f"the {evaluation['split']} split of {where}")
-        return (f"{evaluation['n']:,} samples (seed {evaluation['seed']}, balanced over "
-                f"the classes of a conditional model) against {held} (held out from "
-                f"training), features of `{evaluation['extractor']}`")
-    return (f"the {evaluation['split']} split of {where} (at most {evaluation['n']:,} "
-            f"images), direction {evaluation['direction']}"
-            + (f", judged by `{evaluation['extractor']}`" if evaluation.get("extractor")
+        balanced = ", one class in turn" if conditional else ""
+        return (f"{evaluation['n']:,} samples (seed {evaluation['seed']}{balanced}) against "
+                f"{held}, held out from training; features of `{evaluation['extractor']}`")
+    return (f"the {evaluation['split']} split of {where} (every image, up to "
+            f"{evaluation['n']:,}), direction {evaluation['direction']}"
+            + (f"; judged by `{evaluation['extractor']}`" if evaluation.get("extractor")
                else ""))
 
 
@@ -383,7 +394,8 @@ def write_card(name, model, metadata, notes=""):
         f"{metadata['weights_bytes'] / 2**20:.1f} MiB, {metadata['parameters']:,} parameters |",
         f"| kerasgen | {metadata['version']} (Keras {metadata['keras']}) |", "",
         "## Metrics", "",
-        f"Measured from the shipped weights on {_describe_evaluation(metadata['evaluation'])}; "
+        "Measured from the shipped weights on "
+        f"{_describe_evaluation(metadata['evaluation'], bool(getattr(model, 'num_classes', 0)))}; "
         f"the zoo's test measures them again and must agree within "
         f"{TOLERANCE['relative']:.0%} (or {TOLERANCE['absolute']} absolute).", "",
         _metric_table(metadata["metrics"], metadata.get("float32_metrics")), "",
