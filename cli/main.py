@@ -494,15 +494,6 @@ def resolve_checkpoint(checkpoint):
     return path
 
 
-# A config value this large in a dimension-like field (image_size,
-# latent_dim, *_filters, num_classes, ...) is a crafted or corrupt file: the
-# zoo's largest models use a few thousand at most, and building one with a
-# million would try to allocate terabytes before failing.
-MAX_CONFIG_DIMENSION = 1 << 16
-_DIMENSION_KEY = ("size", "dim", "filters", "channels", "classes", "layers",
-                  "blocks", "units", "depth")
-
-
 def _read_archive_config(path):
     """The `config.json` of a `.keras` archive, after checking every member
     against its CRC (a flipped byte in the weights would otherwise load as
@@ -544,20 +535,14 @@ def _read_archive_config(path):
 
 
 def _check_dimensions(config, path):
-    """Refuses an absurd dimension in the model's config (see
-    `MAX_CONFIG_DIMENSION`) before anything is built."""
-    values = (config or {}).get("config") or {}
-    for key, value in values.items() if isinstance(values, dict) else ():
-        if (
-            isinstance(value, int) and not isinstance(value, bool)
-            and key.lower().endswith(_DIMENSION_KEY)
-            and abs(value) > MAX_CONFIG_DIMENSION
-        ):
-            raise UserError(
-                f"The checkpoint {path} asks for {key}={value:,}, more than "
-                f"{MAX_CONFIG_DIMENSION:,}: a corrupt or crafted config, not "
-                f"a model kerasgen can build. Received: checkpoint={path}"
-            )
+    """Refuses an absurd dimension in the model's config
+    (`kerasgen.models.registry.check_dimensions`) before anything is built."""
+    from kerasgen.models.registry import check_dimensions
+
+    try:
+        check_dimensions((config or {}).get("config"), f"The checkpoint {path}")
+    except ValueError as error:
+        raise UserError(f"{error} Received: checkpoint={path}") from error
 
 
 def _check_finite(model, path):
@@ -585,7 +570,8 @@ def load_checkpoint(path, allow_nonfinite=True):
     Every failure is one `UserError` that says what is wrong with the file:
     not a zip (truncated, random bytes), a member that fails its CRC (a
     flipped byte), an absurd dimension in its config (see
-    `MAX_CONFIG_DIMENSION`), a model that is not a kerasgen family, or,
+    `kerasgen.models.registry.MAX_CONFIG_DIMENSION`), a model that is not
+    a kerasgen family, or,
     when `allow_nonfinite` is False, weights with NaN or infinite values.
     The commands that use the weights (sample, translate, export) pass
     False unless `--allow-nonfinite`; the default, True, leaves resuming

@@ -465,14 +465,10 @@ def model_from_preset_config(config, where):
     if bad:
         raise PresetError(f"{where} gives {', '.join(bad)} a value that is not a plain "
                           f"number, string or list: refusing it. Received: config={where}")
-    from kerasgen.cli.main import MAX_CONFIG_DIMENSION
-    from kerasgen.cli.main import _DIMENSION_KEY
-
-    for key, value in arguments.items():
-        if isinstance(value, int) and not isinstance(value, bool) and key.lower().endswith(
-                _DIMENSION_KEY) and abs(value) > MAX_CONFIG_DIMENSION:
-            raise PresetError(f"{where} asks for {key}={value:,}: a corrupt or crafted "
-                              f"config. Received: config={where}")
+    try:
+        registry.check_dimensions(arguments, where)
+    except ValueError as error:
+        raise PresetError(f"{error} Received: config={where}") from error
     return cls(**arguments)
 
 

@@ -33,6 +33,13 @@ import importlib
 import os
 
 _PACKAGE = "kerasgen.models"
+#: A config value this large in a dimension-like field (image_size,
+#: latent_dim, *_filters, num_classes, ...) is a crafted or corrupt file:
+#: the zoo's largest models use a few thousand at most, and building one
+#: with a million would try to allocate terabytes before failing.
+MAX_CONFIG_DIMENSION = 1 << 16
+_DIMENSION_KEY = ("size", "dim", "filters", "channels", "classes", "layers",
+                  "blocks", "units", "depth")
 _ROOT = os.path.dirname(os.path.abspath(__file__))
 #: Family name -> class, filled by `@register_family` as modules are imported.
 _REGISTERED = {}
@@ -208,6 +215,30 @@ def get_family(name):
     entry = find_entry(name)
     importlib.import_module(entry.module)
     return _REGISTERED[entry.name]
+
+
+def check_dimensions(arguments, where):
+    """Refuses (`ValueError`) a constructor argument of a dimension-like name
+    (`image_size`, `latent_dim`, `*_filters`, ...) above
+    `MAX_CONFIG_DIMENSION`, read from a file (a checkpoint's or a preset's
+    config) before any model is built from it.
+
+    Example:
+
+    ```python
+    check_dimensions({"latent_dim": 100, "image_size": 28}, "a config")  # passes
+    ```
+    """
+    for key, value in (arguments.items() if isinstance(arguments, dict) else ()):
+        if (
+            isinstance(value, int) and not isinstance(value, bool)
+            and key.lower().endswith(_DIMENSION_KEY)
+            and abs(value) > MAX_CONFIG_DIMENSION
+        ):
+            raise ValueError(
+                f"{where} asks for {key}={value:,}, more than "
+                f"{MAX_CONFIG_DIMENSION:,}: a corrupt or crafted config, not a "
+                f"model kerasgen can build.")
 
 
 def load_all():
