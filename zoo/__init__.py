@@ -9,8 +9,8 @@ model = kerasgen.DCGAN.from_preset("dcgan-mnist")  # the same, family checked
 images = model.sample(16, seed=0)
 ```
 
-One folder per preset (family first, then data, then size:
-`dcgan-mnist`, `cyclegan-cat2dog-64`), each with `config.json`,
+One folder per preset (family first, then data, then a size where one
+family has several: `dcgan-mnist`, `cyclegan-cat2dog`), each with `config.json`,
 `model.weights.h5`, `metadata.json` (the sha256 of every other file,
 checked before anything loads; the data, steps, hardware and metrics) and
 a model card `README.md` with its `samples.png`; `index.json` lists them.

@@ -125,7 +125,7 @@ def to_float16(source, destination):
     import h5py, tempfile, os
     folder = tempfile.mkdtemp()
     with h5py.File(os.path.join(folder, "a.h5"), "w") as f:
-        f["w"] = [1.5, 2.0]
+        f["w"] = np.array([1.5, 2.0], "float32")
     to_float16(os.path.join(folder, "a.h5"), os.path.join(folder, "b.h5"))
     str(h5py.File(os.path.join(folder, "b.h5"))["w"].dtype)  # 'float16'
     ```

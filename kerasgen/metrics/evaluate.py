@@ -168,7 +168,7 @@ def sample_labels(model, n):
 
     ```python
     import kerasgen
-    model = kerasgen.CGAN(image_size=8, latent_dim=4, num_classes=3)
+    model = kerasgen.ConditionalGAN(image_size=8, latent_dim=4, num_classes=3)
     sample_labels(model, 5)  # array([0, 1, 2, 0, 1], dtype=int32)
     ```
     """
