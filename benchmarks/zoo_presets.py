@@ -23,8 +23,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST = ["--data", "../shared/datasets/mnist", "--subset", "0:8000", "--batch-size", "64"]
 EVERY = ["--sample-every", "500", "--checkpoint-every", "500", "--no-tensorboard"]
-DIGITS_NOTE = ("MNIST test digits 0-7,999 (LeCun, Cortes and Burges; the 10,000 of "
-               "../shared/datasets/mnist); the last 2,000 held out for the metrics")
+DIGITS_NOTE = ("MNIST test digits 0-7,999 (../shared/datasets/mnist); 8,000-9,999 held "
+               "out for the metrics")
 
 #: name -> (family, train options, publish options)
 PRESETS = {

@@ -665,6 +665,7 @@ class _Run:
         import json
 
         from kerasgen.zoo.registry import preset_path
+        from kerasgen.zoo.registry import weights_path
 
         name = self.options["from_preset"]
         if self.options["resume"]:
@@ -685,7 +686,7 @@ class _Run:
         model = self._build(cls, arguments)
         try:
             with quiet_native_stderr():
-                model.load_weights(folder / "model.weights.h5")
+                model.load_weights(weights_path(folder))
         except (ValueError, KeyError) as error:
             changed = sorted(k for k in overrides if k != "seed" and
                              overrides[k] != (config.get("config") or {}).get(k))

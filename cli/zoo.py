@@ -122,10 +122,16 @@ def info_command(name, as_json):
     metrics = metadata.get("metrics") or []
     if isinstance(metrics, dict):
         metrics = [{"label": key, "value": value} for key, value in metrics.items()]
+    shares = [row for row in metrics if row.get("metric") == "class_share"]
     for row in metrics:
-        click.echo(f"{'metric':<14} {row['label']}: {row['value']:.4g}"
-                   if isinstance(row["value"], float) else
-                   f"{'metric':<14} {row['label']}: {row['value']}")
+        if row.get("metric") == "class_share":
+            if row is shares[0]:
+                values = ", ".join(f"{r['class']}: {r['value']:.3f}" for r in shares)
+                click.echo(f"{'metric':<14} class shares ({row['extractor']}): {values}")
+            continue
+        value = row["value"]
+        shown = f"{value:.4g}" if isinstance(value, float) else f"{value}"
+        click.echo(f"{'metric':<14} {row['label']}: {shown}")
 
 
 @zoo.command("path")

@@ -152,6 +152,31 @@ def to_float16(source, destination):
         src.visititems(copy)
 
 
+def _shipped_weights(model, weights, float16, folder):
+    """`{file name: path}` of the weights to ship: `model.weights.h5`, or,
+    over `MAX_WEIGHTS_BYTES`, Keras's sharded layout (`model.weights.json`
+    naming `model_NNNNN.weights.h5` shards, each under the limit), written
+    from `model` (whose values are those of `weights`) and cast to float16
+    shard by shard when `float16`."""
+    if os.path.getsize(weights) <= MAX_WEIGHTS_BYTES:
+        return {"model.weights.h5": weights}
+    folder.mkdir()
+    # Shards are cut by their float32 size; float16 halves them.
+    limit_gb = (MAX_WEIGHTS_BYTES * 0.75 * (2 if float16 else 1)) / 1024**3
+    model.save_weights(folder / "model.weights.json", max_shard_size=limit_gb)
+    files = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix == ".h5" and float16:
+            cast = path.with_name(path.name + ".tmp")
+            to_float16(path, cast)
+            os.replace(cast, path)
+        if path.stat().st_size > MAX_WEIGHTS_BYTES:
+            raise PublishError(f"A weights shard takes {path.stat().st_size / 2**20:.1f} MiB, "
+                               f"over the zoo's 16 MiB per file: one variable is too large.")
+        files[path.name] = path
+    return files
+
+
 # --- Metrics ----------------------------------------------------------------------
 
 
@@ -467,11 +492,15 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
+        config = preset_config(model)
+        # The weights alone: a copy built from the config, so that the run's
+        # optimizer state (twice the weights again, for Adam) stays out.
+        bare = registry.model_from_preset_config(config, "the run's config")
+        bare.set_weights(model.get_weights())
         float32_path = scratch / "float32.weights.h5"
-        model.save_weights(float32_path)
+        bare.save_weights(float32_path)
         float16_path = scratch / "float16.weights.h5"
         to_float16(float32_path, float16_path)
-        config = preset_config(model)
 
         def measure(weights):
             shipped = registry.model_from_preset_config(config, "the run's config")
@@ -479,19 +508,16 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
             return shipped, recompute_metrics(shipped, evaluation, datasets)
 
         say("measuring the float32 weights")
-        _, float32_rows = measure(float32_path)
+        float32_model, float32_rows = measure(float32_path)
         say("measuring the float16 weights")
         float16_model, float16_rows = measure(float16_path)
         too_big = os.path.getsize(float32_path) > MAX_WEIGHTS_BYTES
         use16 = weights_dtype == "float16" or (weights_dtype == "auto" and (
             too_big or _same_metrics(float16_rows, float32_rows)))
         shipped_model, rows = (float16_model, float16_rows) if use16 else (
-            measure(float32_path)[0], float32_rows)
-        weights = float16_path if use16 else float32_path
-        if os.path.getsize(weights) > MAX_WEIGHTS_BYTES:
-            raise PublishError(f"The weights take {os.path.getsize(weights) / 2**20:.1f} "
-                               f"MiB even as float16, over the zoo's 16 MiB per file. "
-                               f"Received: run={run_folder}")
+            float32_model, float32_rows)
+        weights_files = _shipped_weights(shipped_model, float16_path if use16 else float32_path,
+                                         use16, scratch / "sharded")
         if rows:
             rows[0] = dict(rows[0], headline=True)
 
@@ -520,7 +546,7 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
             },
             "parameters": int(sum(np.prod(v.shape) for v in shipped_model.weights)),
             "weights_dtype": "float16" if use16 else "float32",
-            "weights_bytes": os.path.getsize(weights),
+            "weights_bytes": sum(os.path.getsize(path) for path in weights_files.values()),
             "evaluation": evaluation, "tolerance": TOLERANCE,
             "metrics": rows, "float32_metrics": None if not use16 else float32_rows,
             "published": time.strftime("%Y-%m-%d"), "published_on": machine_info(),
@@ -532,7 +558,8 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
             tmp = Path(tmp)
             tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shipped preset
             (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-            os.replace(weights, tmp / "model.weights.h5")
+            for filename, path in weights_files.items():
+                os.replace(path, tmp / filename)
             say("drawing samples.png")
             render_samples(shipped_model, evaluation, datasets, tmp / "samples.png")
             (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")

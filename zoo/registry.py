@@ -43,8 +43,10 @@ from kerasgen.utils.io import sha256_of
 ZOO_FOLDER = Path(__file__).resolve().parent
 #: The index of the shipped presets.
 INDEX_FILE = ZOO_FOLDER / "index.json"
-#: The files a model preset must have besides metadata.json.
-MODEL_FILES = ("config.json", "model.weights.h5")
+#: The files a model preset must have besides metadata.json (and one of
+#: WEIGHTS_FILES: the weights in one file, or Keras's sharded index).
+MODEL_FILES = ("config.json",)
+WEIGHTS_FILES = ("model.weights.h5", "model.weights.json")
 #: Preset names: lower case letters, digits and `-`, as in `dcgan-mnist`.
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -473,6 +475,31 @@ def model_from_preset_config(config, where):
     return cls(**arguments)
 
 
+def _check_shard_index(folder, listed, label):
+    """The shards a sharded index names must be files of the preset (listed,
+    so checked): an index cannot point Keras at a file elsewhere."""
+    index = _read_json(folder / "model.weights.json", "The weights index")
+    shards = set()
+    for value in (index.get("weight_map") or {}).values():
+        shards.update(value if isinstance(value, list) else [value])
+    outside = sorted(str(name) for name in shards if name not in listed)
+    if outside:
+        raise PresetError(f"The weights index of the preset {label} names files that are "
+                          f"not checked files of the preset: {', '.join(outside)}. "
+                          f"Received: preset={label!r}")
+
+
+def weights_path(folder):
+    """The weights of a verified preset folder: `model.weights.h5`, or the
+    sharded index `model.weights.json`."""
+    folder = Path(folder)
+    for name in WEIGHTS_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise PresetError(f"The preset {folder} has no weights ({' or '.join(WEIGHTS_FILES)}). "
+                      f"Received: preset={folder}")
+
+
 def load_preset_folder(folder, expected=None, label=None):
     """The model (or feature extractor) of a verified preset folder.
 
@@ -494,7 +521,11 @@ def load_preset_folder(folder, expected=None, label=None):
 
         return load_preset_extractor(folder, metadata.get("name") or folder.name,
                                      verified=True)
-    missing = [name for name in MODEL_FILES if name not in metadata.get("files", {})]
+    listed = metadata.get("files", {})
+    missing = [name for name in MODEL_FILES if name not in listed]
+    weights = next((name for name in WEIGHTS_FILES if name in listed), None)
+    if weights is None:
+        missing.append(" or ".join(WEIGHTS_FILES))
     if missing:
         raise PresetError(f"The preset {label} lacks {', '.join(missing)} (or its "
                           f"sha256). Received: preset={label!r}")
@@ -513,9 +544,11 @@ def load_preset_folder(folder, expected=None, label=None):
                 f"The preset {label} is a {shown}, not a {expected.__name__}: load "
                 f"it with kerasgen.{shown}.from_preset({label!r}) or kerasgen.load("
                 f"{label!r}). Received: preset={label!r}")
+    if weights == "model.weights.json":
+        _check_shard_index(folder, listed, label)
     model = model_from_preset_config(config, f"The config of the preset {label}")
     try:
-        model.load_weights(folder / "model.weights.h5")
+        model.load_weights(folder / weights)
     except (ValueError, KeyError, OSError) as error:
         raise PresetError(f"The weights of the preset {label} do not fit its "
                           f"{type(model).__name__} ({type(error).__name__}: "
