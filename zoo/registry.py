@@ -139,7 +139,10 @@ def register(name, handle, sha256):
         raise PresetError(f"{name} is a preset that ships with kerasgen: register "
                           f"yours under another name. Received: name={name!r}")
     sha256 = check_sha256(sha256, "sha256 of the preset's metadata.json")
-    resolve_url(handle, "metadata.json")  # a handle it cannot fetch fails now
+    url = resolve_url(handle, "metadata.json")  # a handle it cannot fetch fails now
+    if url.startswith("file:") and "://" not in str(handle):
+        # A local folder, kept absolute: the registry is read from anywhere.
+        handle = Path(handle).expanduser().resolve()
     path = _user_registry_path()
     presets = registered_presets()
     presets[name] = {"handle": str(handle), "sha256": sha256}
