@@ -333,13 +333,15 @@ def preset_path(name, download=True):
     if not download and not (folder / "metadata.json").is_file():
         raise PresetError(f"The preset {name} is registered but not downloaded yet "
                           f"(from {entry['handle']}). Received: preset={name!r}")
+    if not download:
+        verify_folder(folder, entry["sha256"])
+        return folder
     try:
-        if download:
-            folder = fetch_preset(entry["handle"], entry["sha256"], cache_home() / "presets")
+        # Checks every file against its sha256, the cached ones included
+        # (a cached file that matches is not requested again).
+        return fetch_preset(entry["handle"], entry["sha256"], cache_home() / "presets")
     except ValueError as error:
         raise PresetError(str(error)) from error
-    verify_folder(folder, entry["sha256"])
-    return folder
 
 
 def cached_folder(sha256):
