@@ -664,6 +664,7 @@ class _Run:
         top), its weights loaded: the start of a fine-tuning run."""
         import json
 
+        from kerasgen.zoo.registry import preset_arguments
         from kerasgen.zoo.registry import preset_path
         from kerasgen.zoo.registry import weights_path
 
@@ -681,7 +682,12 @@ class _Run:
                 f"The preset {name} is a {config.get('class')} ({config.get('family')}), "
                 f"not a {cls.__name__}: kerasgen train {config.get('family')} "
                 f"--from-preset {name}. Received: --from-preset {name}")
-        arguments = dict(config.get("config") or {})
+        # The registry's checks of a preset's config, as for kerasgen.load.
+        try:
+            _, arguments = preset_arguments(config, f"The config of the preset {name}")
+        except ValueError as error:
+            raise UserError(str(error)) from error
+        preset_config = dict(arguments)
         arguments.update(overrides)
         model = self._build(cls, arguments)
         try:
@@ -689,7 +695,7 @@ class _Run:
                 model.load_weights(weights_path(folder))
         except (ValueError, KeyError) as error:
             changed = sorted(k for k in overrides if k != "seed" and
-                             overrides[k] != (config.get("config") or {}).get(k))
+                             overrides[k] != preset_config.get(k))
             raise UsageMistake(
                 f"The weights of the preset {name} do not fit the {cls.__name__} "
                 f"built with {', '.join(changed) or 'its config'} changed: fine-tune "

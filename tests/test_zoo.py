@@ -315,3 +315,15 @@ def test_a_preset_exports_under_its_name(tiny_preset, tmp_path):
     result = invoke("export", "my-dcgan", "--out", tmp_path / "exports")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "exports" / "my-dcgan" / "1" / "saved_model.pb").is_file()
+
+
+def test_fine_tuning_checks_the_preset_config_as_loading_does(preset_copy, tmp_path):
+    _edit_config(preset_copy, lambda c: c["config"].update(
+        loss={"class_name": "Lambda", "config": {}}))
+    kerasgen.zoo.register("crafted", preset_copy,
+                          registry.sha256_of(preset_copy / "metadata.json"))
+    result = invoke("train", "dcgan", "--from-preset", "crafted", "--out", tmp_path / "t",
+                    "--steps", "2", "--batch-size", "16", "--no-tensorboard")
+    assert_one_line_error(result, 1)
+    assert "not a plain number" in result.stderr
+    assert not (tmp_path / "t" / "checkpoint.keras").exists()

@@ -442,6 +442,13 @@ def _plain_json(value):
 
 def model_from_preset_config(config, where):
     """The (unbuilt-weights) model a preset's `config.json` describes,
+    after `preset_arguments` checked it."""
+    cls, arguments = preset_arguments(config, where)
+    return cls(**arguments)
+
+
+def preset_arguments(config, where):
+    """`(family class, constructor arguments)` of a preset's `config.json`,
     after checking it: a family kerasgen registers, the class it
     registers under that name, only constructor arguments, only plain
     JSON values (no nested objects for Keras to deserialize), no absurd
@@ -477,7 +484,7 @@ def model_from_preset_config(config, where):
         registry.check_dimensions(arguments, where)
     except ValueError as error:
         raise PresetError(f"{error} Received: config={where}") from error
-    return cls(**arguments)
+    return cls, dict(arguments)
 
 
 def _check_shard_index(folder, listed, label):
