@@ -22,14 +22,40 @@ def trainable_values(network):
     return [np.array(v) for v in network.trainable_variables]
 
 
+def step_targets(step):
+    """The attribute names a step updates: an `UpdateStep`'s networks, an
+    `AssignStep`'s assigned variables and layers."""
+    return tuple(getattr(step, "networks", None) or getattr(step, "variables_of", ()))
+
+
 def network_names(model):
-    """Attribute names of every network any update step trains."""
+    """Attribute names of every network (or assigned variable) any update
+    step changes."""
     names = []
     for step in model.update_steps():
-        for name in step.networks:
+        for name in step_targets(step):
             if name not in names:
                 names.append(name)
     return names
+
+
+def all_values(model, name):
+    """Every weight (trainable or not) of a network or assigned variable."""
+    target = getattr(model, name)
+    if isinstance(target, keras.Variable):
+        return [np.array(target)]
+    return numpy_weights(target)
+
+
+def values_of(model, name):
+    """The values of a network's trainable variables, or of everything an
+    assign step assigns under `name` (a variable, or a layer's weights)."""
+    target = getattr(model, name)
+    if isinstance(target, keras.Variable):
+        return [np.array(target)]
+    if target.trainable_variables:
+        return trainable_values(target)
+    return [np.array(v) for v in target.weights]
 
 
 def fit_one_batch(model, batch):
@@ -49,7 +75,8 @@ def only_step(model, step_name):
     """Restricts a model to one of its update steps (for isolation checks)."""
     step = next(s for s in model.update_steps() if s.name == step_name)
     model.update_steps = lambda: [step]
-    optimizers = {step_name: model.default_optimizers()[step_name]}
+    defaults = model.default_optimizers()
+    optimizers = {step_name: defaults[step_name]} if step_name in defaults else {}
     model.compile(optimizers)
     return step
 
@@ -83,13 +110,13 @@ def run_family_test(cls, init_kwargs, batch, tmp_path, value_range=(-1.0, 1.0)):
     for step in model.update_steps():
         isolated = build(cls, init_kwargs)
         only_step(isolated, step.name)
-        before = {n: trainable_values(getattr(isolated, n)) for n in all_networks}
+        before = {n: values_of(isolated, n) for n in all_networks}
         logs = fit_one_batch(isolated, batch)
         assert logs and all(np.isfinite(v) for v in logs.values()), logs
         for name in all_networks:
-            after = trainable_values(getattr(isolated, name))
+            after = values_of(isolated, name)
             moved = changed(before[name], after)
-            if name in step.networks:
+            if name in step_targets(step):
                 assert all(moved), (
                     f"step {step.name!r} left {moved.count(False)} variables "
                     f"of {name!r} unchanged"
@@ -132,6 +159,6 @@ def run_family_test(cls, init_kwargs, batch, tmp_path, value_range=(-1.0, 1.0)):
     for key in logs_original:
         np.testing.assert_allclose(logs_loaded[key], logs_original[key], rtol=1e-5, atol=1e-6)
     for name in all_networks:
-        for a, b in zip(numpy_weights(getattr(model, name)), numpy_weights(getattr(loaded, name))):
+        for a, b in zip(all_values(model, name), all_values(loaded, name)):
             np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     return model

@@ -7,6 +7,9 @@ from kerasgen.losses.adversarial import ADVERSARIAL_LOSSES
 from kerasgen.losses.adversarial import discriminator_loss
 from kerasgen.losses.adversarial import generator_loss
 from kerasgen.losses.divergence import gaussian_kl
+from kerasgen.losses.likelihood import bits_per_dim
+from kerasgen.losses.likelihood import dequantize
+from kerasgen.losses.likelihood import discrete_log_prob
 from kerasgen.losses.penalties import gradient_penalty
 from kerasgen.losses.penalties import r1_penalty
 from kerasgen.losses.reconstruction import bernoulli_nll
@@ -18,6 +21,9 @@ __all__ = [
     "discriminator_loss",
     "generator_loss",
     "gaussian_kl",
+    "bits_per_dim",
+    "dequantize",
+    "discrete_log_prob",
     "gradient_penalty",
     "r1_penalty",
     "bernoulli_nll",

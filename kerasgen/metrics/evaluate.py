@@ -36,14 +36,15 @@ from kerasgen.metrics import translation
 from kerasgen.utils.io import cache_home
 
 #: Metrics of samples, by the names `--metrics` takes.
-SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc", "classes")
+SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "bpd")
 #: Metrics of translations.
 TRANSLATION_METRICS = ("l1", "psnr", "ssim", "domain", "fid")
 #: How each metric is shown.
 TITLES = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision",
           "recall": "recall", "density": "density", "coverage": "coverage",
           "l1": "L1", "psnr": "PSNR (dB)", "ssim": "SSIM",
-          "domain": "judged target domain", "label_accuracy": "label accuracy"}
+          "domain": "judged target domain", "label_accuracy": "label accuracy",
+          "bpd": "NLL (bits/dim)", "bpd_bound": "NLL bound (bits/dim)"}
 
 
 def default_extractor(image_shape):
@@ -125,7 +126,8 @@ def generate_samples(model, n, seed=0, batch_size=250, progress=None):
     seed)`: the same seed gives the same samples.
 
     Args:
-        model: a model that provides `sample_latents` and `decode`.
+        model: a model that provides `sample` (drawn through
+            `sample_latents` and `decode` where it has them).
         n: int. How many.
         seed: int. Defaults to 0.
         batch_size: int. Defaults to 250.
@@ -144,12 +146,20 @@ def generate_samples(model, n, seed=0, batch_size=250, progress=None):
     generate_samples(model, 10, batch_size=4).shape  # (10, 8, 8, 1)
     ```
     """
+    from kerasgen.models.interfaces import provides
     from kerasgen.models.interfaces import require
 
-    require(model, "decode")
+    require(model, "sample")
     progress = progress or _progress_none
-    latents = model.sample_latents(n, seed)
     labels = sample_labels(model, n)
+    if not provides(model, "decode"):
+        # A sampler without latents (PixelCNN, a mixture): one draw of n,
+        # so that the seed fixes all of them as it fixes the latents above.
+        with progress("generating", n) as bar:
+            images = model.sample(n, seed=seed, labels=labels)
+            bar.update(len(images))
+        return np.asarray(images, dtype="float32")
+    latents = model.sample_latents(n, seed)
     out = []
     with progress("generating", n) as bar:
         for start in range(0, n, batch_size):
@@ -329,6 +339,31 @@ def sample_metric_rows(metrics, fake_features, fake_logits, real, extractor_name
     return rows
 
 
+def likelihood_row(model, images, batch_size=256):
+    """The row of a density model's negative log-likelihood of `images`
+    (real, held-out) in bits per dimension: metric `"bpd"`, labelled as a
+    bound when the family's number is one (`log_prob_is_bound`).
+
+    Example:
+
+    ```python
+    import numpy as np
+    import kerasgen
+    model = kerasgen.GaussianMixture(image_size=4, components=2)
+    row = likelihood_row(model, np.zeros((8, 4, 4, 1), "uint8"))
+    row["label"]  # 'NLL bound (bits/dim)'
+    ```
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        images = images.astype("float32") / np.float32(127.5) - np.float32(1.0)
+    value = model.bits_per_dim(images, batch_size=batch_size)
+    row = _row("bpd", None, value)
+    if getattr(model, "log_prob_is_bound", False):
+        row["label"] = TITLES["bpd_bound"]
+    return row
+
+
 def _fid_to_reference(fake_features, real):
     """FID of fake features to `real` (from `reference_features`), on the
     real side's cached mean and covariance; both sets must have more
@@ -396,6 +431,20 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
 
     metrics = _check_metrics(metrics, SAMPLE_METRICS)
     real_images = np.asarray(real_images)
+    if "bpd" in metrics:
+        from kerasgen.models.interfaces import require
+
+        require(model, "log_prob", hint="bpd is the negative log-likelihood of "
+                "the real images, for the families that give one.")
+    sample_metrics = [m for m in metrics if m != "bpd"]
+    if not sample_metrics:
+        start = time.time()
+        rows = [likelihood_row(model, real_images[:int(n)], batch_size=batch_size)]
+        settings = {"model": type(model).__name__, "metrics": metrics, "n": int(n),
+                    "real_images": int(min(int(n), len(real_images))), "data": data_name,
+                    "seed": seed, "batch_size": batch_size,
+                    "seconds": round(time.time() - start, 2)}
+        return {"rows": rows, "settings": settings}
     if extractor is None:
         extractor = default_extractor(real_images.shape[1:])
     if isinstance(extractor, str):
@@ -411,9 +460,11 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
     if "classes" in metrics and not extractor.classes:
         raise ValueError(f"The {extractor.name} extractor has no classes to count "
                          f"samples in. Received: metrics={','.join(metrics)}")
-    rows = sample_metric_rows(metrics, fake_features, fake_logits, real, extractor.name,
-                              seed=seed, class_names=extractor.classes,
+    rows = sample_metric_rows(sample_metrics, fake_features, fake_logits, real,
+                              extractor.name, seed=seed, class_names=extractor.classes,
                               labels=sample_labels(model, n))
+    if "bpd" in metrics:
+        rows.append(likelihood_row(model, real_images[:n], batch_size=batch_size))
     settings = {
         "model": type(model).__name__, "metrics": metrics, "n": n,
         "real_images": int(min(n, len(real_images))), "data": data_name,

@@ -8,6 +8,12 @@ these, never against a family:
   `sample(n, seed, labels)`. A family supplies `decode_tensor`, one
   `keras.ops` function that both `decode` and the exported `generate`
   signatures run.
+- **Sampling without a latent space** (`Sampler`): `sample(n, seed,
+  labels)` only (PixelCNN, a Gaussian mixture, Naive Bayes).
+- **Density interface** (`DensityModel`): `log_prob(images, labels=None)`,
+  the log-probability in nats of each 8-bit image (exact, or a lower bound
+  for a VAE's ELBO and a dequantized density), and `bits_per_dim`; exported
+  as a `log_prob` signature. A family supplies `log_prob_tensor`.
 - **Translation interface** (`kerasgen.models.image_translation.base.
   ImageTranslation`): `translate(images, direction)`.
 
@@ -28,9 +34,9 @@ from kerasgen.models.serving import Input
 from kerasgen.models.serving import seeded_normal
 
 #: Every interface name a family may declare.
-INTERFACES = ("sample_latents", "decode", "sample", "encode", "translate")
+INTERFACES = ("sample_latents", "decode", "sample", "encode", "translate", "log_prob")
 #: What a family's `fit()` consumes.
-DATA_KINDS = ("images", "paired_images", "unpaired_images", "waveforms")
+DATA_KINDS = ("images", "paired_images", "unpaired_images", "waveforms", "vectors")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +47,8 @@ class DataSpec:
         kind: str. `"images"` (batches of images, or `(images, labels)`),
             `"paired_images"` (aligned `(inputs, targets)`),
             `"unpaired_images"` (`(images_a, images_b)`) or `"waveforms"`
-            (`(n, length, channels)` audio in [-1, 1]).
+            (`(n, length, channels)` audio in [-1, 1]) or `"vectors"`
+            (`(n, dim)` features, such as another model's latents).
         shape: tuple. One example's shape: `(H, W, C)` for images,
             `(length, channels)` for waveforms.
         num_classes: int. Classes of the labels the batches carry; 0 for
@@ -78,7 +85,7 @@ class DataSpec:
 
     @property
     def is_image(self):
-        return self.kind != "waveforms"
+        return self.kind not in ("waveforms", "vectors")
 
     @property
     def pairing(self):
@@ -139,6 +146,165 @@ def require(model, interface, hint=""):
         )
 
 
+def check_labels(model, labels, n):
+    """`labels` as int32 `(n,)` for `model` (its `num_classes`), None for
+    an unconditional model.
+
+    None gives a conditional model one block per class in class-major
+    order (`label_i = i * K // n`), so a grid of `n // K` images per row
+    has one row per class; an int gives `n` images of that class.
+
+    Example:
+
+    ```python
+    import kerasgen
+    model = kerasgen.ConditionalGAN(image_size=8, latent_dim=4, num_classes=2)
+    check_labels(model, None, 4)  # array([0, 0, 1, 1], dtype=int32)
+    ```
+    """
+    k = int(getattr(model, "num_classes", 0) or 0)
+    if not k:
+        if labels is not None:
+            raise ValueError(
+                f"{type(model).__name__} is unconditional (num_classes=0); "
+                f"it takes no labels. Received: labels={labels!r}"
+            )
+        return None
+    if labels is None:
+        return (np.arange(n) * k // max(n, 1)).astype("int32")
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        array = np.full((n,), array)
+    if array.shape != (n,):
+        raise ValueError(
+            f"Pass one label per sample ({n}). Received: labels of shape "
+            f"{array.shape}"
+        )
+    if array.dtype.kind not in "iu" and not (
+        array.dtype.kind == "f" and np.all(array == np.round(array))
+    ):
+        raise ValueError(f"Labels must be integers. Received: labels={labels!r}")
+    if array.size and (array.min() < 0 or array.max() > k - 1):
+        raise ValueError(
+            f"Labels must be in [0, {k - 1}] (num_classes={k}). "
+            f"Received: labels with min {array.min()} and max {array.max()}"
+        )
+    return array.astype("int32")
+
+
+class Sampler:
+    """Mixin of the families that sample without a latent space to decode
+    from (PixelCNN, a Gaussian mixture, Naive Bayes): the family writes
+    `sample(n, seed=None, labels=None)`, images in [-1, 1] as float32
+    numpy, the same for the same seed on every backend, and reads its
+    labels with `check_labels`."""
+
+    interfaces = ("sample",)
+    serving_default = "generate_from_seed"
+
+    def check_labels(self, labels, n):
+        """See `kerasgen.models.interfaces.check_labels`."""
+        return check_labels(self, labels, n)
+
+
+class DensityModel:
+    """Mixin of the families that give probabilities to images.
+
+    The family writes `log_prob_tensor(images, labels, noise)`: the
+    log-probability in nats of each 8-bit image of a batch (images in
+    [-1, 1] as loaded, labels int32 or None), in `keras.ops`, networks in
+    inference mode; `noise` (uniform in [0, 1), the images' shape) is the
+    dequantization noise of a family with a density on continuous pixels
+    (`kerasgen.losses.likelihood`), ignored by a discrete one. It sets
+    `log_prob_is_bound` when the number is a lower bound (an ELBO, or a
+    dequantized density). A conditional family asked without labels gives
+    the marginal, `log (1/K) sum_y P(x | y)`.
+    """
+
+    interfaces = ("log_prob",)
+    #: True when `log_prob` is a lower bound on log P(x), not its value.
+    log_prob_is_bound = False
+
+    def log_prob_tensor(self, images, labels=None, noise=None):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement log_prob_tensor()."
+        )
+
+    def _density_shape(self):
+        return tuple(self.data_spec().shape)
+
+    def log_prob(self, images, labels=None, seed=0, batch_size=256):
+        """log P(x) in nats of each image, float64 numpy `(n,)`.
+
+        Args:
+            images: array `(n,) + data_spec().shape` in [-1, 1] (8-bit
+                levels, as loaded).
+            labels: int labels `(n,)` of a conditional family, or None (the
+                marginal over the classes, uniform prior).
+            seed: int. The dequantization noise (families with a density
+                on continuous pixels). Defaults to 0.
+            batch_size: int. Defaults to 256.
+        """
+        images = np.asarray(images, dtype="float32")
+        shape = self._density_shape()
+        if images.shape[1:] != shape:
+            raise ValueError(
+                f"{type(self).__name__} gives probabilities to images of shape "
+                f"(n,) + {shape}. Received: images.shape={images.shape}")
+        k = int(getattr(self, "num_classes", 0) or 0)
+        noise = np.random.default_rng(seed).uniform(size=images.shape).astype("float32")
+        if k and labels is None:
+            per_class = np.stack([
+                self.log_prob(images, np.full(len(images), y), seed, batch_size)
+                for y in range(k)], axis=1)
+            top = per_class.max(axis=1, keepdims=True)
+            return (top[:, 0] + np.log(np.exp(per_class - top).sum(axis=1))
+                    - np.log(k))
+        labels = check_labels(self, labels, len(images))
+        out = []
+        for i in range(0, len(images), batch_size):
+            chunk = None if labels is None else labels[i:i + batch_size]
+            value = self.log_prob_tensor(images[i:i + batch_size], chunk,
+                                         noise[i:i + batch_size])
+            out.append(np.asarray(ops.convert_to_numpy(value), dtype="float64"))
+        return np.concatenate(out) if out else np.zeros((0,), "float64")
+
+    def bits_per_dim(self, images, labels=None, seed=0, batch_size=256):
+        """The mean of `-log P(x) / (D ln 2)` over the images.
+
+        Example:
+
+        ```python
+        import numpy as np
+        import kerasgen
+        model = kerasgen.GaussianMixture(image_size=4, components=2)
+        images = np.zeros((3, 4, 4, 1), "float32")
+        model.bits_per_dim(images) > 0  # True
+        ```
+        """
+        from kerasgen.losses.likelihood import bits_per_dim
+        from kerasgen.losses.likelihood import event_size
+
+        log_prob = self.log_prob(images, labels, seed=seed, batch_size=batch_size)
+        return float(bits_per_dim(np.mean(log_prob), event_size(self._density_shape())))
+
+    def log_prob_endpoint(self):
+        """The `log_prob(images[, labels])` export signature: nats per image,
+        dequantized at the middle of each bin (noise 0.5)."""
+        images = Input("images", "float32", (None,) + self._density_shape())
+
+        def log_prob(images, labels=None):
+            noise = ops.full(ops.shape(images), 0.5, "float32")
+            return {"log_prob": self.log_prob_tensor(images, labels, noise)}
+
+        if getattr(self, "num_classes", 0):
+            return Endpoint("log_prob", (images, Input("labels", "int32", (None,))),
+                            log_prob, images=False,
+                            description="log P(x | y) in nats of each 8-bit image")
+        return Endpoint("log_prob", (images,), lambda images: log_prob(images),
+                        images=False, description="log P(x) in nats of each 8-bit image")
+
+
 class LatentGenerator:
     """Mixin of the families with a latent space: GANs, VAEs and the like.
 
@@ -171,40 +337,8 @@ class LatentGenerator:
         ).astype("float32")
 
     def check_labels(self, labels, n):
-        """`labels` as int32 `(n,)`, None for an unconditional family.
-
-        None gives a conditional family one block per class in class-major
-        order (`label_i = i * K // n`), so a grid of `n // K` images per row
-        has one row per class; an int gives `n` images of that class.
-        """
-        k = int(getattr(self, "num_classes", 0) or 0)
-        if not k:
-            if labels is not None:
-                raise ValueError(
-                    f"{type(self).__name__} is unconditional (num_classes=0); "
-                    f"it takes no labels. Received: labels={labels!r}"
-                )
-            return None
-        if labels is None:
-            return (np.arange(n) * k // max(n, 1)).astype("int32")
-        array = np.asarray(labels)
-        if array.ndim == 0:
-            array = np.full((n,), array)
-        if array.shape != (n,):
-            raise ValueError(
-                f"Pass one label per sample ({n}). Received: labels of shape "
-                f"{array.shape}"
-            )
-        if array.dtype.kind not in "iu" and not (
-            array.dtype.kind == "f" and np.all(array == np.round(array))
-        ):
-            raise ValueError(f"Labels must be integers. Received: labels={labels!r}")
-        if array.size and (array.min() < 0 or array.max() > k - 1):
-            raise ValueError(
-                f"Labels must be in [0, {k - 1}] (num_classes={k}). "
-                f"Received: labels with min {array.min()} and max {array.max()}"
-            )
-        return array.astype("int32")
+        """See `kerasgen.models.interfaces.check_labels`."""
+        return check_labels(self, labels, n)
 
     def decode(self, latents, labels=None, batch_size=256):
         """Images `(n, ...)` in [-1, 1], float32 numpy, for latents
