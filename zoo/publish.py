@@ -232,6 +232,9 @@ def default_evaluation(model, run, datasets=None, n=None, extractor=None, metric
         kind="samples", subset=held_out, split="train" if held_out else "test",
         n=n or DEFAULT_N, extractor=extractor,
         metrics=metrics or (["fid", "classes"] if extractor == "lenet-mnist" else ["fid"]))
+    if metrics is None and provides(model, "log_prob"):
+        # A density family's own measure: the held-out images' likelihood.
+        evaluation["metrics"] = evaluation["metrics"] + ["bpd"]
     return evaluation
 
 

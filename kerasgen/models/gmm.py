@@ -118,6 +118,7 @@ class MixtureParameters(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
+        config.pop("ema_decay")  # nothing to average
         config.update(components=self.components, dim=self.dim, covariance=self.covariance)
         return config
 
@@ -548,6 +549,7 @@ class GaussianMixture(Sampler, DensityModel, GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
+        config.pop("ema_decay")  # nothing to average
         config.update(
             image_size=self.image_size,
             channels=self.channels,
