@@ -7,6 +7,7 @@ from kerasgen.losses.adversarial import ADVERSARIAL_LOSSES
 from kerasgen.losses.adversarial import discriminator_loss
 from kerasgen.losses.adversarial import generator_loss
 from kerasgen.losses.divergence import gaussian_kl
+from kerasgen.losses.divergence import maximum_mean_discrepancy
 from kerasgen.losses.likelihood import bits_per_dim
 from kerasgen.losses.likelihood import dequantize
 from kerasgen.losses.likelihood import discrete_log_prob
@@ -21,6 +22,7 @@ __all__ = [
     "discriminator_loss",
     "generator_loss",
     "gaussian_kl",
+    "maximum_mean_discrepancy",
     "bits_per_dim",
     "dequantize",
     "discrete_log_prob",
