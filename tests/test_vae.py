@@ -50,3 +50,21 @@ def test_label_errors():
         model.sample(2, labels=[0, 3])
     with pytest.raises(ValueError, match="unconditional"):
         kerasgen.VAE(**TINY).sample(2, labels=[0, 1])
+
+
+def test_elbo_is_a_bound_on_binarized_digits_and_exported_at_the_mean():
+    model = kerasgen.VAE(**TINY)
+    images, _ = batch()
+    binarized = np.where(images > 0, 1.0, -1.0).astype("float32")
+    elbo = model.log_prob(images, seed=3)
+    assert elbo.shape == (8,) and np.all(elbo < 0)  # log p(x | z) <= 0, KL >= 0
+    # Only which side of 1/2 a pixel is on matters: the data is binarized.
+    np.testing.assert_allclose(model.log_prob(binarized, seed=3), elbo, rtol=1e-6)
+    assert not np.allclose(model.log_prob(images, seed=4), elbo)  # z is drawn
+    assert model.log_prob_is_bound and model.log_prob_data == "binarized"
+    np.testing.assert_allclose(model.bits_per_dim(images, seed=3),
+                               -elbo.mean() / (64 * np.log(2)), rtol=1e-5)
+    # The export's log_prob takes z = mu: deterministic.
+    endpoint = next(e for e in model.serving_endpoints() if e.name == "log_prob")
+    at_mean = np.asarray(endpoint.function(images)["log_prob"])
+    np.testing.assert_allclose(np.asarray(model.log_prob_tensor(images, None, None)), at_mean)

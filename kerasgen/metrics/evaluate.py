@@ -361,6 +361,10 @@ def likelihood_row(model, images, batch_size=256):
     row = _row("bpd", None, value)
     if getattr(model, "log_prob_is_bound", False):
         row["label"] = TITLES["bpd_bound"]
+    data = getattr(model, "log_prob_data", "8-bit")
+    if data != "8-bit":  # another unit: say so wherever the row is shown
+        row["label"] = row["label"].replace("bits/dim", f"bits/dim, {data}")
+        row["data"] = data
     return row
 
 

@@ -224,6 +224,14 @@ class DensityModel:
     interfaces = ("log_prob",)
     #: True when `log_prob` is a lower bound on log P(x), not its value.
     log_prob_is_bound = False
+    #: What `log_prob` is a probability of: `"8-bit"` images, or
+    #: `"binarized"` ones (a Bernoulli model of pixels on or off), whose
+    #: bits per dimension do not compare with 8-bit ones.
+    log_prob_data = "8-bit"
+    #: Whether the exported `log_prob` passes noise 0.5 (the middle of each
+    #: bin); False passes None, for a family whose noise needs ops the
+    #: TFLite builtins lack (it then picks its own deterministic value).
+    serve_with_noise = True
 
     def log_prob_tensor(self, images, labels=None, noise=None):
         raise NotImplementedError(
@@ -294,7 +302,7 @@ class DensityModel:
         images = Input("images", "float32", (None,) + self._density_shape())
 
         def log_prob(images, labels=None):
-            noise = ops.full(ops.shape(images), 0.5, "float32")
+            noise = ops.full(ops.shape(images), 0.5, "float32") if self.serve_with_noise else None
             return {"log_prob": self.log_prob_tensor(images, labels, noise)}
 
         if getattr(self, "num_classes", 0):

@@ -172,6 +172,10 @@ class NaiveBayes(Sampler, DensityModel, GenerativeModel):
         self._finish_networks()
 
     @property
+    def log_prob_data(self):
+        return "binarized" if self.likelihood == "bernoulli" else "8-bit"
+
+    @property
     def log_prob_is_bound(self):
         # Gaussian: a dequantized density; Bernoulli: exact, of binarized digits.
         return self.likelihood == "gaussian"

@@ -39,6 +39,9 @@ from kerasgen.layers import build_conv_encoder
 from kerasgen.losses import bernoulli_nll
 from kerasgen.losses import gaussian_kl
 from kerasgen.losses import gaussian_nll
+from kerasgen.losses.likelihood import BIN_WIDTH
+from kerasgen.losses.likelihood import dequantize
+from kerasgen.models.interfaces import DensityModel
 from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.models.serving import Endpoint
 from kerasgen.models.serving import Input
@@ -50,7 +53,7 @@ RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
 
 
 @register_family("vae")
-class VAE(LatentGenerator, GenerativeModel):
+class VAE(LatentGenerator, DensityModel, GenerativeModel):
     """Convolutional variational autoencoder, optionally beta- and class-conditional.
 
     Args:
@@ -87,7 +90,10 @@ class VAE(LatentGenerator, GenerativeModel):
     ```
     """
 
-    interfaces = LatentGenerator.interfaces + ("encode",)
+    interfaces = LatentGenerator.interfaces + ("encode",) + DensityModel.interfaces
+    # The ELBO: a lower bound on log P(x).
+    log_prob_is_bound = True
+    serve_with_noise = False
     description = "VAE (Kingma and Welling 2014): convolutional, beta, optional class conditioning."
     ema_network = "decoder"
 
@@ -226,6 +232,43 @@ class VAE(LatentGenerator, GenerativeModel):
         return (ops.convert_to_numpy(stats["mean"]).astype("float32"),
                 ops.convert_to_numpy(stats["log_var"]).astype("float32"))
 
+    # --- The evidence lower bound as a likelihood -----------------------------------
+
+    @property
+    def log_prob_data(self):
+        # A Bernoulli decoder is a likelihood of binarized digits; the
+        # Gaussian one a density, dequantized to the 8-bit images.
+        return "binarized" if self.reconstruction == "bernoulli" else "8-bit"
+
+    def log_prob_tensor(self, images, labels=None, noise=None):
+        """The ELBO in nats, log p(x | z) - KL(q(z | x) || p(z)) at one z
+        (eq. 10): of the binarized image (pixels above 1/2 on) for the
+        Bernoulli decoder, of the 8-bit image (dequantized by `noise`) for
+        the Gaussian one. z = mu + sigma * eps, eps from the first
+        `latent_dim` values of `noise` through the normal quantile; without
+        noise, z = mu (the exported signature: deterministic)."""
+        if self.reconstruction == "bernoulli":
+            x = ops.where(ops.cast(images, "float32") > 0.0, 1.0, -1.0)
+        else:
+            half = ops.full(ops.shape(images), 0.5, "float32")
+            x = dequantize(images, half if noise is None else noise)
+        stats = self.encode_tensor(x, labels)
+        mean, log_var = stats["mean"], stats["log_var"]
+        z = mean
+        if noise is not None:
+            flat = ops.reshape(ops.cast(noise, "float32"), (ops.shape(noise)[0], -1))
+            u = ops.clip(flat[:, :self.latent_dim], 1e-6, 1.0 - 1e-6)
+            z = mean + ops.exp(0.5 * log_var) * (2.0 ** 0.5) * ops.erfinv(2.0 * u - 1.0)
+        decoder = self.sampling_network("decoder")
+        outputs = ops.cast(decoder(self._decoder_input(z, labels), training=False), "float32")
+        if self.reconstruction == "bernoulli":
+            log_likelihood = -bernoulli_nll(x, outputs)
+        else:
+            dims = self.image_size * self.image_size * self.channels
+            log_likelihood = (-gaussian_nll(x, ops.tanh(outputs))
+                              - 0.5 * dims * np.log(2.0 * np.pi) + dims * np.log(BIN_WIDTH))
+        return log_likelihood - gaussian_kl(mean, log_var)
+
     def reconstruct(self, images, labels=None):
         """Decodes the posterior mean of each image."""
         mean, _ = self.encode(images, labels)
@@ -236,8 +279,9 @@ class VAE(LatentGenerator, GenerativeModel):
     serving_default = "decode"
 
     def serving_endpoints(self):
-        """`decode`, `encode`, `reconstruct` and `generate_from_seed`; with
-        `num_classes > 0` each takes `labels` too."""
+        """`decode`, `log_prob` (the ELBO at z = mu), `encode`,
+        `reconstruct` and `generate_from_seed`; with `num_classes > 0`
+        each takes `labels` too."""
         size, channels = int(self.image_size), int(self.channels)
         images = Input("images", "float32", (None, size, size, channels))
         decode, from_seed = self.latent_endpoints(decode_name="decode")
@@ -257,6 +301,7 @@ class VAE(LatentGenerator, GenerativeModel):
                 return self.decode_tensor(self.encode_tensor(images)["mean"])
         return [
             decode,
+            self.log_prob_endpoint(),
             Endpoint("encode", (images,) + labels, encode, images=False,
                      description="the posterior's mean and log-variance"),
             Endpoint("reconstruct", (images,) + labels, reconstruct,
