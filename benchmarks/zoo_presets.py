@@ -38,6 +38,18 @@ PRESETS = {
                                    "--set", "num_classes=10"], []),
     "wgan-gp-mnist": ("wgan-gp", MNIST + ["--steps", "3000", "--set", "generator_filters=32",
                                           "--set", "critic_filters=32"], []),
+    # Classic EM: one batch is the whole training set, every step one EM
+    # iteration (E-step, then M-step) on freshly dequantized pixels.
+    "gmm-mnist": ("gmm", MNIST[:4] + ["--batch-size", "8000", "--steps", "40",
+                                      "--set", "em_step_power=0.0", "--set", "reg_covar=1e-3"], []),
+    # Counting: one pass over the 8,000 digits.
+    "naive-bayes-mnist": ("naive-bayes", MNIST[:4] + ["--batch-size", "500", "--steps", "16"], []),
+    # The VAE preset's budget (5,000 steps of 64, 64 filters), for the
+    # comparison the notes make: a plain autoencoder's codes are not N(0, I).
+    "autoencoder-mnist": ("autoencoder", MNIST + ["--steps", "5000", "--set", "filters=64"], []),
+    "wae-mmd-mnist": ("wae", MNIST + ["--steps", "5000", "--set", "filters=64"], []),
+    "wae-gan-mnist": ("wae", MNIST + ["--steps", "5000", "--set", "filters=64",
+                                      "--set", "regularizer=gan"], []),
     "pix2pix-facades": ("pix2pix", [
         "--data", "../shared/datasets/facades", "--direction", "b2a",
         "--set", "image_size=128", "--set", "generator_filters=32",

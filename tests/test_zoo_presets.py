@@ -124,9 +124,11 @@ def test_every_preset_exports_with_parity(name, tmp_path):
                                        atol=1e-4, err_msg=f"{name}/{endpoint.name}")
         else:
             for key, value in want.items():
-                # rtol: log-likelihoods of hundreds of nats (float32 sums).
+                # rtol: log-likelihoods are float32 sums over 784 pixels of
+                # terms up to ~10 nats, whose rounding differs between the
+                # graph and Keras by up to ~2e-5 of the value.
                 np.testing.assert_allclose(got[key].numpy(), keras.ops.convert_to_numpy(value),
-                                           atol=1e-4, rtol=1e-5,
+                                           atol=1e-4, rtol=1e-4,
                                            err_msg=f"{name}/{endpoint.name}/{key}")
 
 
