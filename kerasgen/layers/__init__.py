@@ -4,6 +4,11 @@ from kerasgen.layers.augment import random_jitter
 from kerasgen.layers.conv_stacks import build_conv_decoder
 from kerasgen.layers.conv_stacks import build_conv_encoder
 from kerasgen.layers.conv_stacks import resolution_plan
+from kerasgen.layers.flow_layers import ActNorm
+from kerasgen.layers.flow_layers import AffineCoupling
+from kerasgen.layers.flow_layers import InvertibleConv1x1
+from kerasgen.layers.flow_layers import MultiScaleFlow
+from kerasgen.layers.flow_layers import Squeeze
 from kerasgen.layers.image_pool import ImagePool
 from kerasgen.layers.image_to_image import build_patch_discriminator
 from kerasgen.layers.image_to_image import build_resnet_generator
@@ -12,6 +17,11 @@ from kerasgen.layers.normalization_padding import ReflectionPadding2D
 from kerasgen.layers.normalization_padding import instance_normalization
 
 __all__ = [
+    "ActNorm",
+    "AffineCoupling",
+    "InvertibleConv1x1",
+    "MultiScaleFlow",
+    "Squeeze",
     "ImagePool",
     "ReflectionPadding2D",
     "build_conv_decoder",
