@@ -50,6 +50,16 @@ PRESETS = {
     "wae-mmd-mnist": ("wae", MNIST + ["--steps", "5000", "--set", "filters=64"], []),
     "wae-gan-mnist": ("wae", MNIST + ["--steps", "5000", "--set", "filters=64",
                                       "--set", "regularizer=gan"], []),
+    # Flows on JAX (faster than TensorFlow for these on 2 cores); 4,000
+    # steps each fit one session's CPU budget.
+    "glow-mnist": ("glow", MNIST + ["--backend", "jax", "--steps", "4000",
+                                    "--set", "image_size=28", "--set", "channels=1",
+                                    "--set", "scales=2", "--set", "flow_depth=8",
+                                    "--set", "filters=64"], []),
+    "realnvp-mnist": ("realnvp", MNIST + ["--backend", "jax", "--steps", "4000",
+                                          "--set", "image_size=28", "--set", "channels=1",
+                                          "--set", "scales=3", "--set", "filters=16",
+                                          "--set", "blocks=1"], []),
     "pix2pix-facades": ("pix2pix", [
         "--data", "../shared/datasets/facades", "--direction", "b2a",
         "--set", "image_size=128", "--set", "generator_filters=32",
