@@ -127,7 +127,7 @@ def signature_names(model):
     ```python
     import kerasgen
     signature_names(kerasgen.VAE(image_size=8, latent_dim=2, filters=4))
-    # ['decode', 'encode', 'reconstruct', 'generate_from_seed']
+    # ['decode', 'encode', 'reconstruct', 'generate_from_seed', 'log_prob']
     ```
     """
     return [endpoint.name for endpoint in declared_endpoints(model)]

@@ -306,7 +306,8 @@ def test_saved_model_signatures(exported):
         assert signatures[family] == ["generate", "generate_from_seed", "serving_default"]
     for family in ("vae", "cvae"):
         assert signatures[family] == [
-            "decode", "encode", "generate_from_seed", "reconstruct", "serving_default"
+            "decode", "encode", "generate_from_seed", "log_prob", "reconstruct",
+            "serving_default"
         ]
 
 
@@ -349,7 +350,8 @@ def test_tflite_files_keep_named_signatures(exported):
     assert signatures["dcgan/none"] == {
         "generate": {"inputs": ["z"], "outputs": ["images", "images_uint8"]}
     }
-    assert set(signatures["cvae/dynamic-int8"]) == {"encode", "decode", "reconstruct"}
+    assert set(signatures["cvae/dynamic-int8"]) == {"encode", "decode", "reconstruct",
+                                                     "log_prob"}
     assert sorted(signatures["cvae/float16"]["decode"]["inputs"]) == ["labels", "z"]
     assert sorted(signatures["vae/none"]["encode"]["outputs"]) == ["log_var", "mean"]
 
@@ -698,7 +700,7 @@ def test_describe_signatures_lists_the_declared_endpoints():
     lines = signatures.describe_signatures(kerasgen.VAE(image_size=8, latent_dim=2, filters=4))
     assert [line.split(" |")[0] for line in lines[2:]] == [
         "| `decode` (= `serving_default`)", "| `encode`", "| `reconstruct`",
-        "| `generate_from_seed`"]
+        "| `generate_from_seed`", "| `log_prob`"]
     assert "`mean` `(n, 2)`, `log_var` `(n, 2)`" in lines[3]
 
 

@@ -279,9 +279,9 @@ class VAE(LatentGenerator, DensityModel, GenerativeModel):
     serving_default = "decode"
 
     def serving_endpoints(self):
-        """`decode`, `log_prob` (the ELBO at z = mu), `encode`,
-        `reconstruct` and `generate_from_seed`; with `num_classes > 0`
-        each takes `labels` too."""
+        """`decode`, `encode`, `reconstruct`, `generate_from_seed` and
+        `log_prob` (the ELBO at z = mu); with `num_classes > 0` each takes
+        `labels` too."""
         size, channels = int(self.image_size), int(self.channels)
         images = Input("images", "float32", (None, size, size, channels))
         decode, from_seed = self.latent_endpoints(decode_name="decode")
@@ -301,12 +301,12 @@ class VAE(LatentGenerator, DensityModel, GenerativeModel):
                 return self.decode_tensor(self.encode_tensor(images)["mean"])
         return [
             decode,
-            self.log_prob_endpoint(),
             Endpoint("encode", (images,) + labels, encode, images=False,
                      description="the posterior's mean and log-variance"),
             Endpoint("reconstruct", (images,) + labels, reconstruct,
                      description="images decoded from their posterior mean"),
             from_seed,
+            self.log_prob_endpoint(),
         ]
 
     def call(self, inputs, training=False):
