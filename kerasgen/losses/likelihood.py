@@ -84,6 +84,21 @@ def dequantize(images, noise):
     return (ops.cast(to_levels(images), "float32") + noise) * (2.0 / LEVELS) - 1.0
 
 
+def quantize(points):
+    """The 8-bit images (`k / 127.5 - 1`) whose bins hold continuous points
+    of [-1, 1]: the inverse of `dequantize`, `k = floor((y + 1) * 128)`.
+
+    Example:
+
+    ```python
+    import numpy as np
+    quantize(np.array([-0.99609375, 0.99609375]))  # [-1., 1.]
+    ```
+    """
+    levels = ops.floor((ops.clip(points, -1.0, 1.0 - 1e-6) + 1.0) * (LEVELS / 2.0))
+    return from_levels(levels)
+
+
 def discrete_log_prob(log_density, dims):
     """Log-probability of an 8-bit image from the log-density of a point of
     its bin on [-1, 1]^D: `log_density + D * log(2 / 256)` (with

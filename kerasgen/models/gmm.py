@@ -57,14 +57,14 @@ from keras import ops
 from kerasgen.losses.likelihood import BIN_WIDTH
 from kerasgen.losses.likelihood import dequantize
 from kerasgen.losses.likelihood import event_size
-from kerasgen.losses.likelihood import from_levels
-from kerasgen.losses.likelihood import to_levels
+from kerasgen.losses.likelihood import quantize
 from kerasgen.models.interfaces import DataSpec
 from kerasgen.models.interfaces import DensityModel
 from kerasgen.models.interfaces import Sampler
 from kerasgen.models.registry import register_family
 from kerasgen.models.serving import Endpoint
 from kerasgen.models.serving import Input
+from kerasgen.models.serving import normal_cdf
 from kerasgen.models.serving import seeded_normal
 from kerasgen.training import AssignStep
 from kerasgen.training import GenerativeModel
@@ -485,9 +485,8 @@ class GaussianMixture(Sampler, DensityModel, GenerativeModel):
         if self.input_dim:
             return points
         # The bin a point falls in, as the 8-bit image it stands for.
-        levels = ops.floor((ops.clip(points, -1.0, 1.0 - 1e-6) + 1.0) * 128.0)
         shape = (ops.shape(points)[0],) + tuple(self.data_spec().shape)
-        return ops.reshape(from_levels(levels), shape)
+        return ops.reshape(quantize(points), shape)
 
     def _components_from_uniform(self, uniform):
         cumulative = ops.cumsum(ops.exp(self.log_weights()))
@@ -522,7 +521,7 @@ class GaussianMixture(Sampler, DensityModel, GenerativeModel):
         def from_seed(seed, n):
             normal = seeded_normal(seed, n, dim + 1)
             # The last column, through the normal CDF, picks the component.
-            uniform = 0.5 * (1.0 + ops.erf(normal[:, dim] / math.sqrt(2.0)))
+            uniform = normal_cdf(normal[:, dim])
             return self.generate_tensor(self._components_from_uniform(uniform), normal[:, :dim])
 
         images = not self.input_dim

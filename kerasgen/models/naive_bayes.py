@@ -38,12 +38,13 @@ from keras import ops
 from kerasgen.losses.likelihood import BIN_WIDTH
 from kerasgen.losses.likelihood import dequantize
 from kerasgen.losses.likelihood import event_size
-from kerasgen.losses.likelihood import from_levels
+from kerasgen.losses.likelihood import quantize
 from kerasgen.models.interfaces import DensityModel
 from kerasgen.models.interfaces import Sampler
 from kerasgen.models.registry import register_family
 from kerasgen.models.serving import Endpoint
 from kerasgen.models.serving import Input
+from kerasgen.models.serving import normal_cdf
 from kerasgen.models.serving import seeded_normal
 from kerasgen.training import AssignStep
 from kerasgen.training import GenerativeModel
@@ -311,8 +312,7 @@ class NaiveBayes(Sampler, DensityModel, GenerativeModel):
         mean, variance = self.pixel_gaussians()
         points = ops.take(mean, labels, axis=0) + ops.take(ops.sqrt(variance), labels,
                                                            axis=0) * noise
-        levels = ops.floor((ops.clip(points, -1.0, 1.0 - 1e-6) + 1.0) * 128.0)
-        return ops.reshape(from_levels(levels), shape)
+        return ops.reshape(quantize(points), shape)
 
     def sample(self, n, seed=None, labels=None):
         """`n` images of classes `labels` (default: one block per class),
@@ -348,7 +348,7 @@ class NaiveBayes(Sampler, DensityModel, GenerativeModel):
         def from_seed(seed, labels):
             normal = seeded_normal(seed, ops.shape(labels)[0], dim)
             if self.likelihood == "bernoulli":  # uniform through the normal CDF
-                normal = 0.5 * (1.0 + ops.erf(normal / math.sqrt(2.0)))
+                normal = normal_cdf(normal)
             return self.generate_tensor(labels, normal)
 
         def classify(images):

@@ -140,3 +140,21 @@ def seeded_normal(seed, n, dim):
         "seeded_normal runs on the 'tensorflow' and 'jax' backends. "
         f"Received: KERAS_BACKEND={backend}"
     )
+
+
+def normal_cdf(x):
+    """Phi(x), the standard normal CDF, in `keras.ops`: turns the draws of
+    `seeded_normal` into uniform ones (to pick a mixture component, or a
+    Bernoulli pixel, inside a traced function).
+
+    Example:
+
+    ```python
+    float(normal_cdf(0.0))  # 0.5
+    ```
+    """
+    import math
+
+    from keras import ops
+
+    return 0.5 * (1.0 + ops.erf(ops.convert_to_tensor(x, "float32") / math.sqrt(2.0)))
