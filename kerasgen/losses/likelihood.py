@@ -67,7 +67,11 @@ def from_levels(levels):
     from_levels(np.array([0, 255]))  # [-1., 1.]
     ```
     """
-    return ops.cast(levels, "float32") / 127.5 - 1.0
+    # A product, not a division: graph optimizers (Grappler, XLA) turn
+    # x / 127.5 into x * (1 / 127.5), so a division would give images a bit
+    # apart in eager and compiled code; clipped, as the product puts level
+    # 255 a rounding error above 1.
+    return ops.clip(ops.cast(levels, "float32") * (1.0 / 127.5) - 1.0, -1.0, 1.0)
 
 
 def dequantize(images, noise):
@@ -123,3 +127,92 @@ def bits_per_dim(log_prob, dims):
     ```
     """
     return -log_prob / (float(dims) * math.log(2.0))
+
+
+# --- Discrete distributions over the 256 levels (autoregressive models) -------
+
+
+def categorical_log_prob(logits, images):
+    """log P(k) of each sub-pixel's level under a 256-way softmax
+    (PixelCNN, van den Oord et al. 2016, section 5.3), summed per image.
+
+    Args:
+        logits: `(n, H, W, C, 256)`.
+        images: `(n, H, W, C)` in [-1, 1], 8-bit levels.
+
+    Returns:
+        `(n,)` nats: exact log-probabilities of the discrete images.
+
+    Example:
+
+    ```python
+    import numpy as np
+    logits = np.zeros((1, 1, 1, 1, 256), "float32")  # uniform over levels
+    round(float(categorical_log_prob(logits, np.zeros((1, 1, 1, 1)))[0]), 4)  # -5.5452
+    ```
+    """
+    logits = ops.cast(logits, "float32")
+    log_p = logits - ops.logsumexp(logits, axis=-1, keepdims=True)
+    picked = ops.one_hot(to_levels(images), LEVELS, dtype="float32")
+    return ops.sum(log_p * picked, axis=(1, 2, 3, 4))
+
+
+def _softplus(x):
+    # log(1 + e^x) from ops the TFLite builtins have (no SOFTPLUS, no LOG1P).
+    return ops.maximum(x, 0.0) + ops.log(1.0 + ops.exp(-ops.abs(x)))
+
+
+def split_logistic_mixture(params):
+    """`(logits, means, log_scales)` of a mixture of M logistics from its
+    `3M` parameters on the last axis (in that order; log-scales clamped at
+    -7 as in PixelCNN++)."""
+    logits, means, log_scales = ops.split(ops.cast(params, "float32"), 3, axis=-1)
+    return logits, means, ops.maximum(log_scales, -7.0)
+
+
+def discretized_logistic_mixture_log_prob(params, images):
+    """log P(k) of each sub-pixel's level under a discretized mixture of
+    logistics (Salimans et al. 2017, PixelCNN++, section 2.1), summed per
+    image: the mass of the bin [x - 1/255, x + 1/255] of level k's value x
+    on [-1, 1], the edge bins reaching to -inf and +inf, so that the 256
+    levels' probabilities sum to one.
+
+    Args:
+        params: `(n, H, W, C, 3M)`: each sub-pixel's M mixture logits, M
+            means and M log-scales (`split_logistic_mixture`).
+        images: `(n, H, W, C)` in [-1, 1], 8-bit levels.
+
+    Returns:
+        `(n,)` nats.
+
+    Example:
+
+    ```python
+    import numpy as np
+    params = np.zeros((1, 1, 1, 1, 3), "float32")  # one logistic at 0, scale 1
+    levels = np.arange(256).reshape(1, 1, 1, 256) / 127.5 - 1
+    p = [np.exp(discretized_logistic_mixture_log_prob(params, levels[..., k:k + 1]))
+         for k in range(256)]
+    round(float(np.sum(p)), 5)  # 1.0
+    ```
+    """
+    logits, means, log_scales = split_logistic_mixture(params)
+    x = ops.expand_dims(ops.cast(from_levels(to_levels(images)), "float32"), -1)
+    centered = x - means
+    inverse_scale = ops.exp(-log_scales)
+    plus = inverse_scale * (centered + 1.0 / 255.0)
+    minus = inverse_scale * (centered - 1.0 / 255.0)
+    # log sigmoid(plus) for the lowest bin, log(1 - sigmoid(minus)) for the
+    # highest; in between the difference of the two CDFs, or (when it
+    # underflows) the density at the centre times the bin's width.
+    log_cdf_plus = plus - _softplus(plus)
+    log_one_minus_cdf_minus = -_softplus(minus)
+    cdf_delta = ops.sigmoid(plus) - ops.sigmoid(minus)
+    middle = inverse_scale * centered
+    log_pdf_middle = middle - log_scales - 2.0 * _softplus(middle)
+    log_middle = ops.where(cdf_delta > 1e-5, ops.log(ops.maximum(cdf_delta, 1e-12)),
+                           log_pdf_middle - math.log(127.5))
+    log_bin = ops.where(x < -0.999, log_cdf_plus,
+                        ops.where(x > 0.999, log_one_minus_cdf_minus, log_middle))
+    log_weights = logits - ops.logsumexp(logits, axis=-1, keepdims=True)
+    return ops.sum(ops.logsumexp(log_bin + log_weights, axis=-1), axis=(1, 2, 3))
