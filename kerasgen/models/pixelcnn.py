@@ -34,12 +34,14 @@ Training minimizes -log P(x) in nats per image (reported as bits/dim too),
 
 Sampling: `sample()` runs the whole raster loop as one compiled loop
 (`keras.ops.fori_loop`, jitted on JAX and a `tf.function` on TensorFlow),
-batched over all the images, and at each sub-pixel evaluates the network
-on the rows its output can depend on only (the receptive field reaches
-`receptive_rows` rows up), not on the whole image; the result is the same
-as running the full network (`sample_naive`, the textbook loop: one full
-forward pass from Python per sub-pixel). `benchmarks/pixelcnn_sampling.py`
-measures both.
+batched over all the images. It never runs the network on the whole
+image: a sub-pixel depends on `receptive_rows` rows above it at most, so
+the plain network runs on that window of rows; the gated network's
+vertical stack runs once per row (it sees only the rows above) and its
+horizontal stack on one row per sub-pixel, with the row's vertical
+features cached. The images are those of the textbook loop (`sample_naive`:
+one full forward pass from Python per sub-pixel).
+`benchmarks/pixelcnn_sampling.py` measures both.
 
 Deviations, each for a reason:
 
@@ -84,38 +86,74 @@ DISTRIBUTIONS = ("softmax", "logistic_mixture")
 # --- Networks ---------------------------------------------------------------------
 
 
-def _add_class_bias(x, labels, name):
+# Each wiring function below takes `layer(name, make)`: while the network is
+# built it makes the layer (`make(name)`); the cached sampler passes one
+# that finds the trained network's layer of that name, and so runs the
+# same wiring on a part of the image (`PixelCNN.sample_tensor`).
+
+
+def _make_layer(name, make):
+    return make(name)
+
+
+def _find_layer_in(network):
+    return lambda name, make: network.get_layer(name)
+
+
+def _add_class_bias(x, labels, name, layer):
     """x plus the class's learned bias (V^T h of 2016b eq. 4 for a one-hot
     h, broadcast over the pixels); x itself for an unconditional network."""
     if labels is None:
         return x
     tensor, num_classes = labels
     units = int(x.shape[-1])
-    bias = keras.layers.Embedding(num_classes, units, name=f"{name}_class")(tensor)
-    bias = keras.layers.Reshape((1, 1, units), name=f"{name}_class_reshape")(bias)
-    return keras.layers.Add(name=f"{name}_class_add")([x, bias])
+    bias = layer(f"{name}_class", lambda n: keras.layers.Embedding(num_classes, units, name=n))(
+        tensor)
+    bias = layer(f"{name}_class_reshape", lambda n: keras.layers.Reshape((1, 1, units), name=n))(
+        bias)
+    return layer(f"{name}_class_add", lambda n: keras.layers.Add(name=n))([x, bias])
 
 
-def _gated_layer(vertical, horizontal, labels, index, kernel_size, channels, filters):
-    """One layer of the two stacks (2016b, figure 2). The vertical stack
-    sees the rows above; the horizontal stack the pixels left in the row
-    and, through the 1x1 link, the vertical stack's features."""
-    first = index == 0
-    mask = "A" if first else "B"
+def _vertical_layer(vertical, labels, index, kernel_size, filters, layer, last=False):
+    """One layer of the vertical stack (2016b, figure 2, left): it sees the
+    rows above only. Returns its output (None for the `last` layer, whose
+    output nothing reads) and its 1x1 link to the horizontal stack."""
     name = f"layer{index}"
-    v = MaskedConv2D(2 * filters, kernel_size, mask, "vertical", name=f"{name}_vertical")(vertical)
-    h = MaskedConv2D(2 * filters, (1, kernel_size), mask, "raster", color_groups=channels,
-                     output_split=2, name=f"{name}_horizontal")(horizontal)
-    link = keras.layers.Conv2D(2 * filters, 1, name=f"{name}_link")(v)
-    h = keras.layers.Add(name=f"{name}_link_add")([h, link])
-    v = GatedActivation(name=f"{name}_vertical_gate")(
-        _add_class_bias(v, labels, f"{name}_vertical"))
-    h = GatedActivation(name=f"{name}_horizontal_gate")(
-        _add_class_bias(h, labels, f"{name}_horizontal"))
-    h = MaskedConv2D(filters, 1, "B", color_groups=channels, name=f"{name}_out")(h)
-    if not first:  # residual in the horizontal stack
-        h = keras.layers.Add(name=f"{name}_residual")([horizontal, h])
-    return v, h
+    v = layer(f"{name}_vertical", lambda n: MaskedConv2D(
+        2 * filters, kernel_size, "A" if index == 0 else "B", "vertical", name=n))(vertical)
+    link = layer(f"{name}_link", lambda n: keras.layers.Conv2D(2 * filters, 1, name=n))(v)
+    if last:
+        return None, link
+    v = _add_class_bias(v, labels, f"{name}_vertical", layer)
+    return layer(f"{name}_vertical_gate", lambda n: GatedActivation(name=n))(v), link
+
+
+def _horizontal_layer(horizontal, link, labels, index, kernel_size, channels, filters, layer):
+    """One layer of the horizontal stack (2016b, figure 2, right): the
+    pixels left in the row (1 x k kernels, so a row at a time gives the
+    same), plus the vertical stack's link; residual after the first."""
+    name = f"layer{index}"
+    h = layer(f"{name}_horizontal", lambda n: MaskedConv2D(
+        2 * filters, (1, kernel_size), "A" if index == 0 else "B", "raster",
+        color_groups=channels, output_split=2, name=n))(horizontal)
+    h = layer(f"{name}_link_add", lambda n: keras.layers.Add(name=n))([h, link])
+    h = _add_class_bias(h, labels, f"{name}_horizontal", layer)
+    h = layer(f"{name}_horizontal_gate", lambda n: GatedActivation(name=n))(h)
+    h = layer(f"{name}_out", lambda n: MaskedConv2D(filters, 1, "B", color_groups=channels,
+                                                    name=n))(h)
+    if index == 0:
+        return h
+    return layer(f"{name}_residual", lambda n: keras.layers.Add(name=n))([horizontal, h])
+
+
+def _output_head(x, channels, head_filters, outputs, layer):
+    """ReLU, 1x1, ReLU, 1x1 to the distribution's parameters (mask B)."""
+    x = layer("head_relu0", lambda n: keras.layers.ReLU(name=n))(x)
+    x = layer("head0", lambda n: MaskedConv2D(head_filters, 1, "B", color_groups=channels,
+                                             name=n))(x)
+    x = layer("head_relu1", lambda n: keras.layers.ReLU(name=n))(x)
+    return layer("head_out", lambda n: MaskedConv2D(outputs, 1, "B", color_groups=channels,
+                                                   name=n))(x)
 
 
 def build_pixelcnn_network(channels, num_classes, variant, filters, layers, kernel_size,
@@ -141,12 +179,15 @@ def build_pixelcnn_network(channels, num_classes, variant, filters, layers, kern
         label_input = keras.Input((), dtype="int32", name="labels")
         inputs.append(label_input)
         labels = (label_input, num_classes)
+    layer = _make_layer
     if variant == "gated":
         vertical = horizontal = images
         for index in range(layers):
             size = first_kernel_size if index == 0 else kernel_size
-            vertical, horizontal = _gated_layer(vertical, horizontal, labels, index, size,
-                                                channels, filters)
+            vertical, link = _vertical_layer(vertical, labels, index, size, filters, layer,
+                                             last=index == layers - 1)
+            horizontal = _horizontal_layer(horizontal, link, labels, index, size, channels,
+                                           filters, layer)
         x = horizontal
     else:
         x = MaskedConv2D(filters, first_kernel_size, "A", color_groups=channels,
@@ -155,13 +196,9 @@ def build_pixelcnn_network(channels, num_classes, variant, filters, layers, kern
             y = keras.layers.ReLU(name=f"layer{index}_relu")(x)
             y = MaskedConv2D(filters, kernel_size, "B", color_groups=channels,
                              name=f"layer{index}")(y)
-            y = _add_class_bias(y, labels, f"layer{index}")
+            y = _add_class_bias(y, labels, f"layer{index}", layer)
             x = keras.layers.Add(name=f"layer{index}_residual")([x, y])
-    x = keras.layers.ReLU(name="head_relu0")(x)
-    x = MaskedConv2D(head_filters, 1, "B", color_groups=channels, name="head0")(x)
-    x = keras.layers.ReLU(name="head_relu1")(x)
-    outputs = MaskedConv2D(channels * params_per_channel, 1, "B", color_groups=channels,
-                           name="head_out")(x)
+    outputs = _output_head(x, channels, head_filters, channels * params_per_channel, layer)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -380,7 +417,7 @@ class PixelCNN(Sampler, DensityModel, GenerativeModel):
         given the sub-pixels before it (one pass of the masked network)."""
         network = network or self.sampling_network("pixelcnn")
         images = ops.cast(images, "float32")
-        inputs = images if not self.num_classes else [images, ops.cast(labels, "int32")]
+        inputs = [images] if not self.num_classes else [images, ops.cast(labels, "int32")]
         params = network(inputs, training=training)
         shape = ops.shape(images)
         return ops.reshape(params, (shape[0], shape[1], shape[2], self.channels,
@@ -417,16 +454,41 @@ class PixelCNN(Sampler, DensityModel, GenerativeModel):
 
     def sample_tensor(self, uniform, labels=None):
         """Images `(n, H, W, C)` drawn sub-pixel by sub-pixel with the
-        uniforms `(n, H, W, C, 2)`, in `keras.ops`: one `fori_loop` over
-        the H * W * C positions, each running the network on the window of
-        `receptive_rows + 1` rows that ends at the position's row (clamped
-        to the image), which gives that row exactly what the full network
-        gives it."""
-        size, channels = self.image_size, self.channels
-        window = min(size, self.receptive_rows + 1)
+        uniforms `(n, H, W, C, 2)`, in `keras.ops` loops (`fori_loop`).
+
+        Each output depends on at most `receptive_rows` rows above it, so
+        the network runs on a window of `receptive_rows + 1` rows ending
+        at the row being drawn (clamped to the image), which gives that row
+        what the whole image would. The gated network goes further: its
+        vertical stack sees only the rows above, so it runs once per row,
+        and its horizontal stack (1 x k kernels) on that one row per
+        sub-pixel, with the vertical stack's links kept from the row's
+        start."""
         uniform = ops.cast(uniform, "float32")
-        n = ops.shape(uniform)[0]
-        canvas = ops.zeros((n, size, size, channels), "float32")
+        labels = None if labels is None else ops.cast(labels, "int32")
+        canvas = ops.zeros(ops.shape(uniform)[:-1], "float32")
+        if self.variant == "gated":
+            return self._sample_gated_by_rows(canvas, uniform, labels)
+        return self._sample_in_windows(canvas, uniform, labels)
+
+    def _row_window(self, canvas, row):
+        """The rows `[start, start + window)` that row `row` depends on,
+        and `start`."""
+        size, window = self.image_size, min(self.image_size, self.receptive_rows + 1)
+        start = ops.clip(row - self.receptive_rows, 0, size - window)
+        n = ops.shape(canvas)[0]
+        return ops.slice(canvas, (0, start, 0, 0), (n, window, size, self.channels)), start
+
+    def _draw_at(self, canvas, params, uniform, row, column, channel):
+        """`canvas` with sub-pixel (row, column, channel) drawn from the
+        parameters `params (n, 1, 1, 1, P)` there."""
+        n = ops.shape(canvas)[0]
+        noise = ops.slice(uniform, (0, row, column, channel, 0), (n, 1, 1, 1, 2))
+        value = sample_from_params(params, noise, self.distribution)
+        return ops.slice_update(canvas, (0, row, column, channel), value)
+
+    def _sample_in_windows(self, canvas, uniform, labels):
+        size, channels, p = self.image_size, self.channels, self.params_per_channel
 
         def draw(position, canvas):
             # A tensor even where an eager while_loop counts in Python ints.
@@ -434,16 +496,54 @@ class PixelCNN(Sampler, DensityModel, GenerativeModel):
             row = position // (size * channels)
             column = (position // channels) % size
             channel = position % channels
-            start = ops.clip(row - self.receptive_rows, 0, size - window)
-            rows = ops.slice(canvas, (0, start, 0, 0), (n, window, size, channels))
+            rows, start = self._row_window(canvas, row)
             params = self.distribution_params(rows, labels)
             here = ops.slice(params, (0, row - start, column, channel, 0),
-                             (n, 1, 1, 1, self.params_per_channel))
-            noise = ops.slice(uniform, (0, row, column, channel, 0), (n, 1, 1, 1, 2))
-            value = sample_from_params(here, noise, self.distribution)
-            return ops.slice_update(canvas, (0, row, column, channel), value)
+                             (ops.shape(canvas)[0], 1, 1, 1, p))
+            return self._draw_at(canvas, here, uniform, row, column, channel)
 
         return ops.fori_loop(0, size * size * channels, draw, canvas)
+
+    def _sample_gated_by_rows(self, canvas, uniform, labels):
+        size, channels, p = self.image_size, self.channels, self.params_per_channel
+        layer = _find_layer_in(self.sampling_network("pixelcnn"))
+        classes = None if labels is None else (labels, self.num_classes)
+        kernel_sizes = [self.first_kernel_size] + [self.kernel_size] * (self.depth - 1)
+
+        def links_at(canvas, row):
+            vertical, start = self._row_window(canvas, row)
+            links = []
+            for index, kernel_size in enumerate(kernel_sizes):
+                vertical, link = _vertical_layer(vertical, classes, index, kernel_size,
+                                                 self.filters, layer,
+                                                 last=index == self.depth - 1)
+                links.append(ops.slice(link, (0, row - start, 0, 0),
+                                       (ops.shape(link)[0], 1, size, ops.shape(link)[3])))
+            return links
+
+        def params_of_row(canvas, row, links):
+            n = ops.shape(canvas)[0]
+            horizontal = ops.slice(canvas, (0, row, 0, 0), (n, 1, size, channels))
+            for index, kernel_size in enumerate(kernel_sizes):
+                horizontal = _horizontal_layer(horizontal, links[index], classes, index,
+                                               kernel_size, channels, self.filters, layer)
+            params = _output_head(horizontal, channels, self.head_filters, channels * p, layer)
+            return ops.reshape(params, (n, 1, size, channels, p))
+
+        def fill_row(row, canvas):
+            row = ops.convert_to_tensor(row, "int32")
+            links = links_at(canvas, row)
+
+            def draw(position, canvas):
+                position = ops.convert_to_tensor(position, "int32")
+                column, channel = position // channels, position % channels
+                here = ops.slice(params_of_row(canvas, row, links), (0, 0, column, channel, 0),
+                                 (ops.shape(canvas)[0], 1, 1, 1, p))
+                return self._draw_at(canvas, here, uniform, row, column, channel)
+
+            return ops.fori_loop(0, size * channels, draw, canvas)
+
+        return ops.fori_loop(0, size, fill_row, canvas)
 
     def _uniform_noise(self, n, seed):
         shape = (int(n),) + tuple(self.data_spec().shape) + (2,)
