@@ -2,7 +2,7 @@
 pass per sub-pixel, from Python) against kerasgen's (`sample`: one compiled
 loop that runs the network on the rows a sub-pixel depends on, and for the
 gated network its vertical stack once per row, its horizontal stack on one
-row), for 64 digits.
+row), for 64 digits, in seconds and images per second.
 
     python benchmarks/pixelcnn_sampling.py                   # the preset
     python benchmarks/pixelcnn_sampling.py runs/zoo/pixelcnn-mnist
@@ -63,6 +63,8 @@ def main():
         "source": source, "variant": model.variant, "backend": keras.backend.backend(),
         "n": args.n, "image_size": model.image_size, "receptive_rows": model.receptive_rows,
         "naive_seconds": round(naive, 2), "kerasgen_seconds": round(fast, 2),
+        "naive_images_per_second": round(args.n / naive, 2),
+        "kerasgen_images_per_second": round(args.n / fast, 2),
         "speedup": round(naive / fast, 2),
         "same_images": bool(np.array_equal(fast_images, naive_images)),
         "machine": machine_info(),
