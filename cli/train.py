@@ -535,8 +535,11 @@ class _Run:
             skip_batches=(MAX_SKIPPED_BATCHES if options["on_nan"] == "skip-batch"
                           else 0))
         evaluation = self._evaluation(model, data, folder, summary)
-        callbacks = [guard, losses] + ([samples] if samples else []) + (
-            [evaluation] if evaluation else []) + [checkpoint, progress]
+        # The checkpoint before the sample grid and the evaluation: a step
+        # the guard let through is saved even if drawing or measuring it
+        # then fails.
+        callbacks = [guard, losses, checkpoint] + ([samples] if samples else []) + (
+            [evaluation] if evaluation else []) + [progress]
         rollbacks = 0
         while True:
             logger.info(

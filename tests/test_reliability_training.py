@@ -426,3 +426,22 @@ def test_skip_batch_gives_up_in_one_line(tmp_path):
                         "--on-nan", "skip-batch")
     assert_one_line_error(result, code=1)
     assert f"after {train_lib.MAX_SKIPPED_BATCHES} skipped batches" in result.stderr
+
+
+def test_a_step_is_checkpointed_even_when_its_sample_grid_then_fails(tmp_path, monkeypatch):
+    """The checkpoint callback runs before the sample grid: a grid that
+    fails (here on purpose, at step 4) costs the grid, not the steps."""
+    from kerasgen.cli import callbacks as callbacks_lib
+    from kerasgen.cli.main import load_checkpoint
+
+    def broken_grid(self, logs):
+        raise ValueError("the grid broke")
+
+    monkeypatch.setattr(callbacks_lib.SampleGrid, "on_interval", broken_grid)
+    folder = tmp_path / "run"
+    result = invoke("train", "dcgan", "--out", folder, *TINY, "--steps", 4,
+                    "--sample-every", 4, "--checkpoint-every", 4, "--no-tensorboard")
+    assert result.exit_code != 0
+    assert "the grid broke" in str(result.exception)  # a bug: kept with its traceback
+    model = load_checkpoint(str(folder / "checkpoint.keras"))
+    assert int(model.optimizer.iterations) == 4
