@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasgen.utils.compiled import compiled
+
 
 #: The extractors kerasgen knows, in the order `kerasgen eval` lists them.
 EXTRACTOR_NAMES = ("lenet-mnist", "catdog-classifier-64", "inception-v3")
@@ -133,7 +135,8 @@ class FeatureExtractor:
         from keras import ops
 
         if self._predict is None:
-            self._predict = _compiled_call(self.network)
+            self._predict = compiled(lambda batch: self.network(batch, training=False),
+                                     self.network.variables)
         features, logits = self._predict(batch)
         return ops.convert_to_numpy(features), ops.convert_to_numpy(logits)
 
@@ -155,32 +158,6 @@ def logits_to_probabilities(logits):
     logits = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(axis=-1, keepdims=True)
-
-
-def _compiled_call(network):
-    """`network(batch, training=False)`, jitted on the backend in use (a
-    traced function per batch shape)."""
-    import keras
-
-    if keras.backend.backend() == "jax":
-        import jax
-
-        state = ([v.value for v in network.trainable_variables],
-                 [v.value for v in network.non_trainable_variables])
-
-        @jax.jit
-        def call(trainable, non_trainable, batch):
-            outputs, _ = network.stateless_call(trainable, non_trainable, batch,
-                                                training=False)
-            return outputs
-
-        return lambda batch: call(*state, batch)
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(lambda batch: network(batch, training=False),
-                           reduce_retracing=True)
-    return lambda batch: network(batch, training=False)
 
 
 # --- Loading -----------------------------------------------------------------

@@ -78,6 +78,7 @@ from kerasgen.models.serving import normal_cdf
 from kerasgen.models.serving import seeded_normal
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.utils.compiled import compiled
 
 VARIANTS = ("gated", "plain")
 DISTRIBUTIONS = ("softmax", "logistic_mixture")
@@ -242,27 +243,6 @@ def sample_from_params(params, uniform, distribution):
     y = mean + ops.exp(log_scale) * (ops.log(u) - ops.log(1.0 - u))
     level = ops.round((ops.clip(y, -1.0, 1.0) + 1.0) * 127.5)
     return from_levels(level)
-
-
-def _compile(function, variables):
-    """`function(*tensors)` compiled on the backend in use, reading the
-    current values of `variables` on every call (so sampling after more
-    training sees the new weights)."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        @jax.jit
-        def run(values, *args):
-            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-                return function(*args)
-
-        return lambda *args: run([v.value for v in variables], *args)
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    return function
 
 
 # --- The family ----------------------------------------------------------------------
@@ -560,7 +540,7 @@ class PixelCNN(Sampler, DensityModel, GenerativeModel):
             network = self.sampling_network("pixelcnn")
             # Not a tracked attribute: a compiled function is not state.
             object.__setattr__(self, "_compiled_sampler",
-                               _compile(self.sample_tensor, network.variables))
+                               compiled(self.sample_tensor, network.variables))
         images = self._compiled_sampler(self._uniform_noise(n, seed), labels)
         return np.asarray(ops.convert_to_numpy(images), "float32")
 
@@ -571,7 +551,7 @@ class PixelCNN(Sampler, DensityModel, GenerativeModel):
         labels = self.check_labels(labels, n)
         uniform = self._uniform_noise(n, seed)
         network = self.sampling_network("pixelcnn")
-        step = _compile(
+        step = compiled(
             lambda canvas, noise, row, column, channel, labels: sample_from_params(
                 self.distribution_params(canvas, labels)[:, row, column, channel],
                 noise, self.distribution),

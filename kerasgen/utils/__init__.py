@@ -1,6 +1,7 @@
 """Small helpers shared by the CLI and the library: image grids and atomic file writes.
 
-Nothing here imports keras, tensorflow or jax.
+Nothing here imports keras, tensorflow or jax when imported
+(`compiled` imports the backend when called).
 """
 
 from kerasgen.utils.images import make_grid
