@@ -34,6 +34,8 @@ def endpoint_inputs(endpoint, rng):
             value = np.array(3, spec.dtype)
         elif spec.name == "n":
             value = np.array(2, spec.dtype)
+        elif spec.name == "steps":
+            value = np.array(3, spec.dtype)
         else:  # labels
             value = np.arange(int(np.prod(shape)) or 0).reshape(shape).astype(spec.dtype) % 2
         values.append(value)

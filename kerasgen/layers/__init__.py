@@ -4,6 +4,9 @@ from kerasgen.layers.augment import random_jitter
 from kerasgen.layers.conv_stacks import build_conv_decoder
 from kerasgen.layers.conv_stacks import build_conv_encoder
 from kerasgen.layers.conv_stacks import resolution_plan
+from kerasgen.layers.diffusion_unet import SinusoidalEmbedding
+from kerasgen.layers.diffusion_unet import SpatialSelfAttention
+from kerasgen.layers.diffusion_unet import build_diffusion_unet
 from kerasgen.layers.flow_layers import ActNorm
 from kerasgen.layers.flow_layers import AffineCoupling
 from kerasgen.layers.flow_layers import InvertibleConv1x1
@@ -24,8 +27,11 @@ __all__ = [
     "Squeeze",
     "ImagePool",
     "ReflectionPadding2D",
+    "SinusoidalEmbedding",
+    "SpatialSelfAttention",
     "build_conv_decoder",
     "build_conv_encoder",
+    "build_diffusion_unet",
     "build_patch_discriminator",
     "build_resnet_generator",
     "build_unet_generator",

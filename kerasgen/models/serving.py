@@ -108,11 +108,13 @@ class Endpoint:
         return tuple(spec.name for spec in self.inputs)
 
 
-def seeded_normal(seed, n, dim):
+def seeded_normal(seed, n, dim, stream=None):
     """`(n, dim)` float32 draws from N(0, I) fixed by a seed tensor, inside a
     traced function: the same seed gives the same draws on every call and
     every server (`generate_from_seed`). Keras's own random ops take Python
-    seeds only, so this picks the backend's stateless generator.
+    seeds only, so this picks the backend's stateless generator. `stream`
+    (an int tensor >= 1, or None) gives independent draws of the same seed,
+    one per step of a sampling loop.
 
     Example:
 
@@ -126,7 +128,8 @@ def seeded_normal(seed, n, dim):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+        second = tf.constant(0, tf.int64) if stream is None else tf.cast(stream, tf.int64)
+        pair = tf.stack([tf.cast(seed, tf.int64), second])
         return tf.random.stateless_normal(
             tf.stack([tf.cast(n, tf.int32), dim]), seed=pair, dtype=tf.float32
         )
@@ -135,6 +138,8 @@ def seeded_normal(seed, n, dim):
 
         # `n` sets a shape, which JAX needs static: a Python int.
         key = jax.random.key(jax.numpy.asarray(seed).astype("uint32"))
+        if stream is not None:
+            key = jax.random.fold_in(key, jax.numpy.asarray(stream).astype("uint32"))
         return jax.random.normal(key, (int(n), int(dim)), "float32")
     raise NotImplementedError(
         "seeded_normal runs on the 'tensorflow' and 'jax' backends. "

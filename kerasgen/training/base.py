@@ -500,6 +500,11 @@ class GenerativeModel(keras.Model):
             auto_scale_loss=False,
             **kwargs,
         )
+        # Keras's own loss tracker is never updated (each step reports its
+        # loss in the logs). Left in, fit() would report its 0 instead of
+        # the logs whenever they have the same keys as the tracked metrics,
+        # as a family whose only log is "loss" has.
+        self._loss_tracker = None
         if jit_compile == "auto":
             self.jit_compile = keras.backend.backend() == "jax"
         for step in self._gradient_steps(steps):
