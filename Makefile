@@ -2,7 +2,9 @@
 #
 #   make demo   train a small DCGAN on the built-in digits (offline) and say
 #               where its sample grid and checkpoint are
-#   make test   run the whole test suite on TensorFlow, then on JAX
+#   make test   run the test suite on TensorFlow, then on JAX (what CI runs:
+#               without the tests marked slow)
+#   make test-all  every test, the slow ones too
 #   make clean  remove build outputs and the demo run (keeps .venv)
 #
 # Both set up .venv first (python3 -m venv, then `pip install -e .` with the
@@ -17,13 +19,17 @@ BIN := $(VENV)/bin
 # twice but overlap the subprocess-heavy CLI tests; see README, "Tests".
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
+# `make test` leaves out the tests marked slow (see setup.cfg); `make
+# test-all` runs every test.
+PYTEST_MARKERS ?= not slow
+PYTEST_SELECT = $(if $(PYTEST_MARKERS),-m "$(PYTEST_MARKERS)")
 # The built-in digits are 8x8: trained at 16x16 they stay sharp, and 1,500
 # steps take about a minute on 2 CPU cores.
 DEMO_STEPS ?= 1500
 DEMO_SET ?= image_size=16
 DEMO_NAME ?= demo
 
-.PHONY: demo test test-tensorflow test-jax venv clean
+.PHONY: demo test test-all test-tensorflow test-jax venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +50,14 @@ demo: $(VENV)/.installed-jax
 
 test: test-tensorflow test-jax
 
+test-all:
+	$(MAKE) test PYTEST_MARKERS=
+
 test-tensorflow: $(VENV)/.installed-jax,test
-	KERAS_BACKEND=tensorflow $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests
+	KERAS_BACKEND=tensorflow $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_SELECT) $(PYTEST_ARGS) tests
 
 test-jax: $(VENV)/.installed-jax,test
-	KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) tests
+	KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_SELECT) $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache runs/$(DEMO_NAME)

@@ -69,6 +69,14 @@ PRESETS = {
                                             "--set", "filters=32", "--set", "depth=6",
                                             "--set", "head_filters=64",
                                             "--set", "ema_decay=0.999"], ["--n", "500"]),
+    # Conditional, with label dropout 0.1 for classifier-free guidance; the
+    # card's FID is of 500 samples by 50-step DDIM (about 2.5 minutes).
+    "ddpm-mnist": ("ddpm", MNIST + ["--steps", "4000", "--set", "image_size=28",
+                                    "--set", "channels=1", "--set", "num_classes=10",
+                                    "--set", "filters=32", "--set", "multipliers=1,2,2",
+                                    "--set", "blocks_per_level=1", "--set", "attention_levels=2",
+                                    "--set", "dropout=0.0", "--set", "learning_rate=5e-4",
+                                    "--set", "ema_decay=0.999"], ["--n", "500"]),
     "pix2pix-facades": ("pix2pix", [
         "--data", "../shared/datasets/facades", "--direction", "b2a",
         "--set", "image_size=128", "--set", "generator_filters=32",

@@ -381,11 +381,21 @@ def families():
               help="Enlarge the grid by this integer factor (nearest "
                    f"neighbour); auto: until its long side is {VIEW_SIZE} px "
                    "or more; 1: as sampled.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Sampling steps, for a family that samples in steps (diffusion: "
+                   "DDIM steps).")
+@click.option("--guidance", type=click.FloatRange(min=0), default=None,
+              help="Classifier-free guidance scale w (conditional diffusion).")
+@click.option("--eta", type=click.FloatRange(min=0), default=None,
+              help="DDIM noise: 0 deterministic, 1 DDPM's variances (diffusion).")
+@click.option("--sampler", type=str, default=None,
+              help="The family's sampler, e.g. ddim or ddpm (diffusion).")
 @allow_nonfinite_option
 @backend_option
 @debug_option
 @user_errors
-def sample(checkpoint, n, out, seed, nrow, label, scale, allow_nonfinite, backend):
+def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, sampler,
+           allow_nonfinite, backend):
     """Draw samples from a checkpoint or zoo preset into a PNG grid.
 
     CHECKPOINT is a `.keras` file, a run folder (its checkpoint.keras) or a
@@ -408,16 +418,38 @@ def sample(checkpoint, n, out, seed, nrow, label, scale, allow_nonfinite, backen
                 "translate CHECKPOINT IMAGES... --out DIR`.")
     except ValueError as error:
         raise usage_mistake(error) from error
+    options = sampling_options(model, steps=steps, guidance=guidance, eta=eta,
+                               sampler=sampler)
     if label is None:
-        images = model.sample(n, seed=seed)
+        try:
+            images = model.sample(n, seed=seed, **options)
+        except ValueError as error:
+            if not options:
+                raise
+            raise usage_mistake(error) from error
     else:
         try:
-            images = model.sample(n, seed=seed, labels=[label] * n)
+            images = model.sample(n, seed=seed, labels=[label] * n, **options)
         except (ValueError, TypeError) as error:
             raise usage_mistake(ValueError(f"--label {label}: {error}")) from error
     grid = make_grid(images, nrow=nrow)
     save_png(upscale(grid, factor=scale), out)
     click.echo(f"Wrote {len(images)} samples of {path} to {out}")
+
+
+def sampling_options(model, **given):
+    """The options given on the command line (not None) as keyword
+    arguments of `model.sample`, refused in one line where the family's
+    `sample_options` lacks one."""
+    options = {name: value for name, value in given.items() if value is not None}
+    offered = tuple(getattr(model, "sample_options", ()))
+    for name, value in options.items():
+        if name not in offered:
+            raise UsageMistake(
+                f"{type(model).__name__} takes no --{name} (its sampling options: "
+                f"{', '.join('--' + o for o in offered) or 'none'}). "
+                f"Received: --{name} {value}")
+    return options
 
 
 def check_png_path(path, option):

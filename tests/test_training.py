@@ -69,6 +69,19 @@ def test_ema_is_the_exponential_moving_average():
     assert not model.generator_ema.trainable
 
 
+def test_fit_reports_a_step_whose_only_log_is_loss():
+    # Keras's own loss tracker (never updated) once replaced such logs by 0.
+    model = kerasgen.Autoencoder(image_size=8, latent_dim=4)
+    model.compile()
+    images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
+    # The loss before the first update (no corruption: deterministic).
+    expected = float(keras.ops.convert_to_numpy(model.autoencoder_loss(images)[0]))
+    history = model.fit(images, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    losses = history.history["loss"]
+    assert losses[0] == pytest.approx(expected, rel=1e-4), (losses, expected)
+    assert losses[1] < losses[0]
+
+
 def test_ema_config_errors():
     with pytest.raises(ValueError, match="ema_decay"):
         kerasgen.DCGAN(**TINY, ema_decay=1.5)

@@ -46,11 +46,12 @@ timestep.
 
 Deviations, each for a reason:
 
-- Ancestral sampling clips the predicted x_0 to [-1, 1] before each
-  update, as the DDPM reference code does; DDIM does not (as in its
-  paper), so that inversion undoes its steps: with clipping, a 50-step
-  round trip of a tiny model's digits was off by 0.76 RMS, without by
-  0.044.
+- Both samplers clip the predicted x_0 to [-1, 1] before each update
+  (`clip_denoised`), as the DDPM reference code does for ancestral
+  sampling and diffusers' DDIM does by default; the DDIM paper does not.
+  DDIM inversion never clips, and decoding its x_T with clipping does not
+  undo it: a 50-step round trip of a tiny model's digits was off by 0.76
+  RMS with clipping and 0.044 without.
 - Random numbers of a seed come from the backend's stateless generator
   (`kerasgen.models.serving.seeded_normal`), so `sample(seed=...)` and the
   SavedModel's `generate_from_seed` give the same images; TensorFlow and
@@ -218,6 +219,11 @@ class DDPM(LatentGenerator, GenerativeModel):
         guidance: float. Guidance scale w of `decode` and `sample` unless
             told otherwise (0: the conditional model as it is). Defaults to
             0.0.
+        clip_denoised: bool. Clip each step's predicted x_0 to [-1, 1]
+            when sampling and decoding (as diffusers' `clip_sample`; steadier
+            images from a model still learning). `encode` never clips, so
+            an exact round trip `decode(encode(x))` wants it False.
+            Defaults to True.
         learning_rate: float. Adam learning rate. Defaults to 2e-4.
         ema_decay: float or None. Average of the network that sampling
             uses. Defaults to 0.9999.
@@ -247,9 +253,14 @@ class DDPM(LatentGenerator, GenerativeModel):
     #: Keyword arguments of `sample` beyond n, seed and labels (the CLI's
     #: `kerasgen sample --steps/--guidance/--eta/--sampler`).
     sample_options = ("steps", "guidance", "eta", "sampler")
+    # The demo decodes without clipping: a barely trained network clipped at
+    # every step makes a trajectory so sensitive that the SavedModel's
+    # rounding (1e-7) grows to 1e-2 in 20 steps (a trained one stays at
+    # 1e-5, tests/test_diffusion.py).
     recipes = {"demo": dict(image_size=8, num_classes=10, filters=16, multipliers=(1, 2),
                             blocks_per_level=1, attention_levels=(1,), timesteps=200,
-                            sampling_steps=20, ema_decay=0.99, dropout=0.0)}
+                            sampling_steps=20, ema_decay=0.99, dropout=0.0,
+                            clip_denoised=False)}
 
     def __init__(
         self,
@@ -268,6 +279,7 @@ class DDPM(LatentGenerator, GenerativeModel):
         label_dropout=0.1,
         sampling_steps=50,
         guidance=0.0,
+        clip_denoised=True,
         learning_rate=2e-4,
         ema_decay=0.9999,
         seed=None,
@@ -295,6 +307,7 @@ class DDPM(LatentGenerator, GenerativeModel):
         self.dropout = float(dropout)
         self.label_dropout = float(label_dropout)
         self.sampling_steps = sampling_steps
+        self.clip_denoised = bool(clip_denoised)
         self.guidance = float(guidance)
         self.learning_rate = learning_rate
 
@@ -399,6 +412,7 @@ class DDPM(LatentGenerator, GenerativeModel):
         noisy = ops.cast(noisy, "float32")
         n = ops.shape(noisy)[0]
         t = ops.broadcast_to(ops.cast(t, "int32"), (n,))
+        labels = None if labels is None else ops.cast(labels, "int32")
         if not self.num_classes:
             output = network([noisy, t])
         elif guidance is None:
@@ -436,7 +450,8 @@ class DDPM(LatentGenerator, GenerativeModel):
         Args:
             noise: `(n, H, W, C)` x_T.
             seed: int tensor. Seeds the noise each step adds (eta > 0, or
-                DDPM).
+                DDPM); unused when `eta` is the Python number 0 (the loop
+                then has no random op, so it converts to TFLite builtins).
             labels: int32 `(n,)` or None.
             steps: int or int tensor. DDIM steps S (DDPM: always T).
             guidance: float, tensor or None (no guidance).
@@ -453,15 +468,19 @@ class DDPM(LatentGenerator, GenerativeModel):
         steps = ops.cast(steps, "int32")
         posterior = ops.convert_to_tensor(posterior_variance(self.betas), "float32")
         betas = ops.convert_to_tensor(self.betas, "float32")
+        stochastic = sampler == "ddpm" or not (isinstance(eta, (int, float)) and eta == 0)
         eta = ops.cast(eta, "float32")
 
         def ddim_update(index, x):
             i = steps - 1 - index
             t = ddim_timestep(i, steps, self.timesteps)
             t_previous = ddim_timestep(i - 1, steps, self.timesteps)
-            # Not clipped: the update must stay the map that inversion undoes.
             eps, x0 = self.predict_noise(x, t, labels, guidance)
+            if self.clip_denoised:
+                x0 = ops.clip(x0, -1.0, 1.0)
             a, a_previous = self._alpha_bar_at(t), self._alpha_bar_at(t_previous)
+            if not stochastic:
+                return ops.sqrt(a_previous) * x0 + ops.sqrt(1.0 - a_previous) * eps
             sigma = ddim_sigma(a, a_previous, eta)
             direction = ops.sqrt(ops.maximum(1.0 - a_previous - sigma ** 2, 0.0))
             return (ops.sqrt(a_previous) * x0 + direction * eps
@@ -470,7 +489,8 @@ class DDPM(LatentGenerator, GenerativeModel):
         def ddpm_update(index, x):
             t = self.timesteps - 1 - index
             _, x0 = self.predict_noise(x, t, labels, guidance)
-            x0 = ops.clip(x0, -1.0, 1.0)
+            if self.clip_denoised:
+                x0 = ops.clip(x0, -1.0, 1.0)
             a, a_previous = self._alpha_bar_at(t), self._alpha_bar_at(t - 1)
             beta = ops.take(betas, t)
             # The posterior mean (DDPM eq. 7).
@@ -548,13 +568,17 @@ class DDPM(LatentGenerator, GenerativeModel):
         """The compiled reverse process (or inversion), one per kind, made
         once and kept (not a tracked attribute: a function is not state)."""
         cache = self.__dict__.setdefault("_compiled_loops", {})
-        key = (kind, guided, sampler)
+        key = (kind, guided, sampler, self.clip_denoised)
         if key not in cache:
             variables = self.sampling_network("denoiser").variables
             if kind == "sample":
                 def run(noise, seed, labels, steps, guidance, eta):
                     return self.reverse_process(noise, seed, labels, steps,
                                                 guidance if guided else None, eta, sampler)
+            elif kind == "decode":
+                def run(noise, labels, steps, guidance):
+                    return self.reverse_process(noise, 0, labels, steps,
+                                                guidance if guided else None)
             else:
                 def run(images, labels, steps, guidance):
                     return self.ddim_inversion(images, labels, steps,
@@ -585,6 +609,9 @@ class DDPM(LatentGenerator, GenerativeModel):
         noise = self.sample_latents(n, seed)
         if int(n) == 0:
             return noise
+        if sampler == "ddim" and float(eta) == 0:
+            # Deterministic: the loop without random ops (= `decode`).
+            return self.decode(noise, labels, steps=steps, guidance=guidance or 0.0)
         run = self._compiled("sample", guidance is not None, sampler)
         images = run(noise, np.int64(seed), labels, np.int32(steps),
                      np.float32(guidance or 0.0), np.float32(eta))
@@ -605,13 +632,12 @@ class DDPM(LatentGenerator, GenerativeModel):
         steps = self._steps_for(steps, "ddim")
         guidance = self._guidance_for(guidance)
         labels = self.check_labels(labels, len(latents))
-        run = self._compiled("sample", guidance is not None)
+        run = self._compiled("decode", guidance is not None)
         out = []
         for i in range(0, len(latents), batch_size):
             chunk = None if labels is None else labels[i:i + batch_size]
-            out.append(ops.convert_to_numpy(run(
-                latents[i:i + batch_size], np.int64(0), chunk, np.int32(steps),
-                np.float32(guidance or 0.0), np.float32(0.0))))
+            out.append(ops.convert_to_numpy(run(latents[i:i + batch_size], chunk,
+                                                np.int32(steps), np.float32(guidance or 0.0))))
         return (np.concatenate(out) if out else latents).astype("float32")
 
     def encode(self, images, labels=None, batch_size=256, steps=None, guidance=None):
@@ -715,6 +741,7 @@ class DDPM(LatentGenerator, GenerativeModel):
             dropout=self.dropout,
             label_dropout=self.label_dropout,
             sampling_steps=self.sampling_steps,
+            clip_denoised=self.clip_denoised,
             guidance=self.guidance,
             learning_rate=self.learning_rate,
         )

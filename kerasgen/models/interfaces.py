@@ -201,6 +201,9 @@ class Sampler:
 
     interfaces = ("sample",)
     serving_default = "generate_from_seed"
+    #: Keyword arguments `sample` takes beyond n, seed and labels (offered
+    #: as `kerasgen sample --NAME`); none by default.
+    sample_options = ()
 
     def check_labels(self, labels, n):
         """See `kerasgen.models.interfaces.check_labels`."""
@@ -327,6 +330,9 @@ class LatentGenerator:
     interfaces = ("sample_latents", "decode", "sample")
     #: The signature `serving_default` points to.
     serving_default = "generate"
+    #: Keyword arguments `sample` takes beyond n, seed and labels (offered
+    #: as `kerasgen sample --NAME`, e.g. a diffusion model's `steps`).
+    sample_options = ()
 
     def decode_tensor(self, latents, labels=None):
         raise NotImplementedError(

@@ -1,0 +1,165 @@
+"""DDPM sampling: FID (lenet-mnist) on held-out digits and seconds per 100
+images at 10, 20, 50, 100 and 1,000 DDIM steps (eta 0) and with DDPM's
+1,000 ancestral steps, the trend of the DDIM paper's table 1; and a grid per
+guidance scale with one row per class.
+
+    python benchmarks/ddpm_sampling.py                        # every row
+    python benchmarks/ddpm_sampling.py --configs ddim:10,ddim:50
+    python benchmarks/ddpm_sampling.py --grids docs/images    # the guidance grids
+
+Each row draws `--n` samples (the labels balanced over the classes) in
+batches of `--batch`, compares them with the last 2,000 MNIST test digits
+(the zoo's held-out split; the first `--n` of them), and appends a JSON line
+to benchmarks/results/ddpm_sampling.jsonl. A row already there for the same
+source, sampler, steps, guidance and n is skipped, so a long run (1,000
+steps take about 10 minutes per 100 images on 2 CPU cores) resumes where
+it stopped. The time per 100 images is the median of the batches after the
+first (which includes compiling the loop).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "ddpm_sampling.jsonl")
+DEFAULT_CONFIGS = "ddim:10,ddim:20,ddim:50,ddim:100,ddim:1000,ddpm:1000"
+
+
+def parse_configs(text):
+    configs = []
+    for item in text.split(","):
+        sampler, _, steps = item.partition(":")
+        configs.append((sampler, int(steps)))
+    return configs
+
+
+def done_rows():
+    if not os.path.exists(RESULTS):
+        return []
+    with open(RESULTS) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def draw(model, n, batch, sampler, steps, guidance):
+    """`n` samples with balanced labels, and the seconds of each batch."""
+    import numpy as np
+
+    from kerasgen.metrics.evaluate import sample_labels
+
+    labels = sample_labels(model, n)
+    images, seconds = [], []
+    for index, start in enumerate(range(0, n, batch)):
+        size = min(batch, n - start)
+        chunk = None if labels is None else labels[start:start + size]
+        began = time.perf_counter()
+        images.append(model.sample(size, seed=index, labels=chunk, steps=steps,
+                                   sampler=sampler, guidance=guidance))
+        seconds.append(time.perf_counter() - began)
+    return np.concatenate(images), seconds
+
+
+def write_grids(model, folder, steps, scales=(0.0, 1.0, 3.0), per_class=10):
+    """One PNG per guidance scale: a row per class, the same x_T in every
+    grid."""
+    import numpy as np
+
+    from kerasgen.utils.images import make_grid, save_png, upscale
+
+    os.makedirs(folder, exist_ok=True)
+    k = model.num_classes
+    labels = np.repeat(np.arange(k), per_class).astype("int32")
+    for w in scales:
+        images = model.sample(len(labels), seed=0, labels=labels, steps=steps, guidance=w)
+        path = os.path.join(folder, f"ddpm-mnist-guidance-{w:g}.png")
+        save_png(upscale(make_grid(images, nrow=per_class), factor=2), path)
+        print("wrote", path)
+
+
+def inversion_rows(model, real, steps_list=(20, 50, 100), n=100):
+    """RMS error of decode(encode(x)) on `n` held-out digits (their own
+    labels), without clipping (see `DDPM.clip_denoised`), per step count."""
+    import numpy as np
+
+    from kerasgen.data import to_unit_range
+
+    images = to_unit_range(real.images[:n])
+    labels = None if real.labels is None else real.labels[:n].astype("int32")
+    clip, model.clip_denoised = model.clip_denoised, False
+    rows = []
+    try:
+        for steps in steps_list:
+            latents = model.encode(images, labels, steps=steps)
+            back = model.decode(latents, labels, steps=steps)
+            rows.append(dict(kind="inversion", steps=steps, n=n,
+                             rms_error=round(float(np.sqrt(np.mean((back - images) ** 2))), 4),
+                             latent_std=round(float(latents.std()), 3)))
+    finally:
+        model.clip_denoised = clip
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", nargs="?", default="ddpm-mnist")
+    parser.add_argument("--configs", default=DEFAULT_CONFIGS,
+                        help="sampler:steps, comma-separated (default: %(default)s)")
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--guidance", type=float, default=0.0)
+    parser.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "datasets",
+                                                       "mnist"))
+    parser.add_argument("--grids", default=None,
+                        help="Also write the guidance grids (w = 0, 1, 3) to this folder.")
+    parser.add_argument("--grid-steps", type=int, default=50)
+    parser.add_argument("--inversion", action="store_true",
+                        help="Also measure DDIM inversion's round trip on 100 held-out digits.")
+    args = parser.parse_args()
+
+    import keras
+    import numpy as np
+
+    from kerasgen.cli.main import load_source, resolve_source
+    from kerasgen.data import load_images
+    from kerasgen.metrics import evaluate as ev
+    from kerasgen.utils.images import to_uint8
+    from kerasgen.utils.machine import machine_info
+
+    model = load_source(resolve_source(args.source))
+    if args.grids:
+        write_grids(model, args.grids, args.grid_steps)
+    real = load_images(args.data, image_size=model.image_size, channels=model.channels,
+                       subset="8000:", max_images=args.n)
+    if args.inversion:
+        for row in inversion_rows(model, real):
+            row.update(source=args.source, backend=keras.backend.backend())
+            print(json.dumps(row), flush=True)
+            with open(RESULTS, "a") as f:
+                f.write(json.dumps(row) + "\n")
+    done = done_rows()
+    for sampler, steps in parse_configs(args.configs):
+        key = dict(source=args.source, sampler=sampler, steps=steps, guidance=args.guidance,
+                   n=args.n)
+        if any(row.get("kind") is None and all(row.get(k) == v for k, v in key.items())
+               for row in done):
+            print("done already:", key)
+            continue
+        images, seconds = draw(model, args.n, args.batch, sampler, steps, args.guidance)
+        rows = ev.evaluate_samples(ev.ImageSamples(to_uint8(images)), real.images, ["fid"],
+                                   n=args.n, extractor="lenet-mnist",
+                                   data_name=f"{real.source}-8000:")["rows"]
+        later = seconds[1:] or seconds
+        row = dict(key, eta=0.0 if sampler == "ddim" else None, fid=round(rows[0]["value"], 3),
+                   seconds_per_100=round(float(np.median(later)) * 100 / args.batch, 2),
+                   first_batch_seconds=round(seconds[0], 2), batch=args.batch,
+                   backend=keras.backend.backend(), machine=machine_info())
+        print(json.dumps(row), flush=True)
+        with open(RESULTS, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
