@@ -625,38 +625,31 @@ class DDPM(LatentGenerator, GenerativeModel):
 
     def decode(self, latents, labels=None, batch_size=256, steps=None, guidance=None):
         """Images for x_T `latents` by deterministic DDIM (compiled)."""
-        latents = np.asarray(latents, "float32")
-        if latents.shape[1:] != self.latent_shape:
-            raise ValueError(f"DDPM decodes latents of shape (n,) + {self.latent_shape}. "
-                             f"Received: latents.shape={latents.shape}")
-        steps = self._steps_for(steps, "ddim")
-        guidance = self._guidance_for(guidance)
-        labels = self.check_labels(labels, len(latents))
-        run = self._compiled("decode", guidance is not None)
-        out = []
-        for i in range(0, len(latents), batch_size):
-            chunk = None if labels is None else labels[i:i + batch_size]
-            out.append(ops.convert_to_numpy(run(latents[i:i + batch_size], chunk,
-                                                np.int32(steps), np.float32(guidance or 0.0))))
-        return (np.concatenate(out) if out else latents).astype("float32")
+        return self._deterministic_loop("decode", latents, labels, batch_size, steps, guidance)
 
     def encode(self, images, labels=None, batch_size=256, steps=None, guidance=None):
         """x_T for `images` in [-1, 1] by DDIM inversion: `decode` (with
-        the same steps and guidance) maps it back to about the images."""
-        images = np.asarray(images, "float32")
-        if images.shape[1:] != self.latent_shape:
-            raise ValueError(f"DDPM encodes images of shape (n,) + {self.latent_shape}. "
-                             f"Received: images.shape={images.shape}")
+        the same steps and guidance, and `clip_denoised` False) maps it
+        back to about the images."""
+        return self._deterministic_loop("invert", images, labels, batch_size, steps, guidance)
+
+    def _deterministic_loop(self, kind, x, labels, batch_size, steps, guidance):
+        """`decode` or `encode` of numpy `x`, compiled, in batches."""
+        x = np.asarray(x, "float32")
+        if x.shape[1:] != self.latent_shape:
+            what = "latents" if kind == "decode" else "images"
+            raise ValueError(f"DDPM {kind}s {what} of shape (n,) + {self.latent_shape}. "
+                             f"Received: {what}.shape={x.shape}")
         steps = self._steps_for(steps, "ddim")
         guidance = self._guidance_for(guidance)
-        labels = self.check_labels(labels, len(images))
-        run = self._compiled("invert", guidance is not None)
+        labels = self.check_labels(labels, len(x))
+        run = self._compiled(kind, guidance is not None)
         out = []
-        for i in range(0, len(images), batch_size):
+        for i in range(0, len(x), batch_size):
             chunk = None if labels is None else labels[i:i + batch_size]
-            out.append(ops.convert_to_numpy(run(images[i:i + batch_size], chunk,
-                                                np.int32(steps), np.float32(guidance or 0.0))))
-        return (np.concatenate(out) if out else images).astype("float32")
+            out.append(ops.convert_to_numpy(run(x[i:i + batch_size], chunk, np.int32(steps),
+                                                np.float32(guidance or 0.0))))
+        return (np.concatenate(out) if out else x).astype("float32")
 
     # --- Serving ------------------------------------------------------------------
 
