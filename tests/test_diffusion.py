@@ -351,3 +351,21 @@ def test_the_guides_tflite_client_loop_gives_the_models_images(trained, tmp_path
     guided = namespace["ddim"](x_t, labels, steps=5, guidance=2.0)
     np.testing.assert_allclose(guided, trained.decode(x_t, labels, steps=5, guidance=2.0),
                                atol=2e-3)
+
+
+def test_the_sampling_loop_is_traced_once_for_every_step_count_and_scale():
+    model = tiny(num_classes=3)
+    traces = []
+    reverse_process = model.reverse_process
+
+    def counting(*args, **kwargs):
+        traces.append(1)  # runs only while the loop is traced
+        return reverse_process(*args, **kwargs)
+
+    model.reverse_process = counting
+    for steps, guidance in ((3, 0.5), (5, 0.5), (8, 2.0)):
+        model.sample(2, seed=0, labels=[0, 1], steps=steps, guidance=guidance)
+    assert len(traces) == 1
+    for steps, eta in ((3, 0.5), (6, 1.0)):
+        model.sample(2, seed=0, labels=[0, 1], steps=steps, eta=eta)
+    assert len(traces) == 2
