@@ -339,7 +339,7 @@ def test_the_guides_tflite_client_loop_gives_the_models_images(trained, tmp_path
     from kerasgen.export.litert import tflite
 
     path = tflite(trained, str(tmp_path / "ddpm.tflite"))
-    guide = (Path(__file__).resolve().parents[1] / "export" / "GUIDE.md").read_text()
+    guide = (Path(__file__).resolve().parents[1] / "export/GUIDE.md").read_text()
     code = next(block for block in re.findall(r"```python\n(.*?)```", guide, re.S)
                 if "def ddim(" in block)
     code = code.replace("exports/ddpm-mnist.tflite", str(path)).replace("28, 28, 1", "8, 8, 1")

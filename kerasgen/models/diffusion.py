@@ -214,7 +214,7 @@ class DDPM(LatentGenerator, GenerativeModel):
             Defaults to `(1, 2, 2)`.
         blocks_per_level: int. Residual blocks per resolution. Defaults to 2.
         attention_levels: tuple of int. Resolutions (0 = full) with
-            self-attention. Defaults to `(2,)`.
+            attention over their pixels. Defaults to `(2,)`.
         groups: int. Group normalization groups. Defaults to 8.
         dropout: float. Defaults to 0.1.
         label_dropout: float. Probability of training a labelled image
@@ -243,7 +243,7 @@ class DDPM(LatentGenerator, GenerativeModel):
     ```python
     import numpy as np
     model = DDPM(image_size=8, filters=8, multipliers=(1, 2), blocks_per_level=1,
-                 attention_levels=(), groups=4, timesteps=20)
+                 attention_levels=(), groups=4, timesteps=20, sampling_steps=5)
     model.compile()
     images = np.random.uniform(-1, 1, (8, 8, 8, 1)).astype("float32")
     model.fit(images, batch_size=8, epochs=1, verbose=0)
