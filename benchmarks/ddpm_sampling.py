@@ -11,9 +11,9 @@ Each row draws `--n` samples (the labels balanced over the classes) in
 batches of `--batch`, compares them with the last 2,000 MNIST test digits
 (the zoo's held-out split; the first `--n` of them), and appends a JSON line
 to benchmarks/results/ddpm_sampling.jsonl. A row already there for the same
-source, sampler, steps, guidance and n is skipped, so a long run (1,000
-steps take about 10 minutes per 100 images on 2 CPU cores) resumes where
-it stopped. The time per 100 images is the median of the batches after the
+source, sampler, steps, guidance and n is skipped, so a long run (50
+steps took 25 s per 100 images on 2 CPU cores, so 1,000 steps should take
+about 8 minutes) resumes where it stopped. The time per 100 images is the median of the batches after the
 first (which includes compiling the loop).
 """
 
