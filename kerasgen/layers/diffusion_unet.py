@@ -35,7 +35,8 @@ class SinusoidalEmbedding(layers.Layer):
     ```python
     import numpy as np
     layer = SinusoidalEmbedding(4)
-    layer(np.array([0], "int32")).numpy().tolist()  # [[1.0, 1.0, 0.0, 0.0]]
+    features = layer(np.array([0], "int32"))
+    keras.ops.convert_to_numpy(features).tolist()  # [[1.0, 1.0, 0.0, 0.0]]
     ```
     """
 
