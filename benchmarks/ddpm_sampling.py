@@ -11,10 +11,12 @@ Each row draws `--n` samples (the labels balanced over the classes) in
 batches of `--batch`, compares them with the last 2,000 MNIST test digits
 (the zoo's held-out split; the first `--n` of them), and appends a JSON line
 to benchmarks/results/ddpm_sampling.jsonl. A row already there for the same
-source, sampler, steps, guidance and n is skipped, so a long run (50
-steps took 25 s per 100 images on 2 CPU cores, so 1,000 steps should take
-about 8 minutes) resumes where it stopped. The time per 100 images is the median of the batches after the
-first (which includes compiling the loop).
+source, sampler, steps, guidance, n and backend is skipped, and each finished batch
+is kept under runs/benchmarks/ddpm_sampling/, so a long run (50 steps took
+25 s per 100 images on 2 CPU cores, so 1,000 steps should take about 8
+minutes per batch) resumes at the batch where it stopped. The time per 100
+images is the median of the batches that were not the first of their
+process (the first includes compiling the loop).
 """
 
 import argparse
@@ -44,22 +46,42 @@ def done_rows():
         return [json.loads(line) for line in f if line.strip()]
 
 
-def draw(model, n, batch, sampler, steps, guidance):
-    """`n` samples with balanced labels, and the seconds of each batch."""
+def draw(model, n, batch, sampler, steps, guidance, cache_dir):
+    """`n` samples with balanced labels, the seconds of each batch and whether
+    each batch was the first of its process (so it includes compiling).
+
+    Each finished batch is kept in `cache_dir` (written atomically), so a
+    1,000-step row interrupted halfway resumes at its next batch.
+    """
     import numpy as np
 
     from kerasgen.metrics.evaluate import sample_labels
 
+    os.makedirs(cache_dir, exist_ok=True)
     labels = sample_labels(model, n)
-    images, seconds = [], []
+    images, seconds, compiled = [], [], []
+    fresh = True
     for index, start in enumerate(range(0, n, batch)):
+        path = os.path.join(cache_dir, f"batch_{index:03d}.npz")
+        if os.path.exists(path):
+            with np.load(path, allow_pickle=False) as kept:
+                images.append(kept["images"])
+                seconds.append(float(kept["seconds"]))
+                compiled.append(bool(kept["compiled"]))
+            continue
         size = min(batch, n - start)
         chunk = None if labels is None else labels[start:start + size]
         began = time.perf_counter()
         images.append(model.sample(size, seed=index, labels=chunk, steps=steps,
                                    sampler=sampler, guidance=guidance))
         seconds.append(time.perf_counter() - began)
-    return np.concatenate(images), seconds
+        compiled.append(fresh)
+        fresh = False
+        partial = path + ".partial.npz"
+        np.savez(partial, images=images[-1], seconds=seconds[-1], compiled=compiled[-1])
+        os.replace(partial, path)
+        print(f"  batch {index + 1}/{-(-n // batch)}: {seconds[-1]:.1f} s", flush=True)
+    return np.concatenate(images), seconds, compiled
 
 
 def write_grids(model, folder, steps, scales=(0.0, 1.0, 3.0), per_class=10):
@@ -142,20 +164,24 @@ def main():
     done = done_rows()
     for sampler, steps in parse_configs(args.configs):
         key = dict(source=args.source, sampler=sampler, steps=steps, guidance=args.guidance,
-                   n=args.n)
+                   n=args.n, backend=keras.backend.backend())
         if any(row.get("kind") is None and all(row.get(k) == v for k, v in key.items())
                for row in done):
             print("done already:", key)
             continue
-        images, seconds = draw(model, args.n, args.batch, sampler, steps, args.guidance)
+        cache_dir = os.path.join(ROOT, "runs", "benchmarks", "ddpm_sampling",
+                                 f"{args.source}-{sampler}{steps}-w{args.guidance:g}"
+                                 f"-n{args.n}-b{args.batch}-{keras.backend.backend()}")
+        images, seconds, compiled = draw(model, args.n, args.batch, sampler, steps,
+                                         args.guidance, cache_dir)
         rows = ev.evaluate_samples(ev.ImageSamples(to_uint8(images)), real.images, ["fid"],
                                    n=args.n, extractor="lenet-mnist",
                                    data_name=f"{real.source}-8000:")["rows"]
-        later = seconds[1:] or seconds
+        later = [s for s, c in zip(seconds, compiled) if not c] or seconds
         row = dict(key, eta=0.0 if sampler == "ddim" else None, fid=round(rows[0]["value"], 3),
                    seconds_per_100=round(float(np.median(later)) * 100 / args.batch, 2),
                    first_batch_seconds=round(seconds[0], 2), batch=args.batch,
-                   backend=keras.backend.backend(), machine=machine_info())
+                   machine=machine_info())
         print(json.dumps(row), flush=True)
         with open(RESULTS, "a") as f:
             f.write(json.dumps(row) + "\n")
