@@ -77,6 +77,7 @@ from kerasgen.models.serving import seeded_normal
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils.compiled import compiled
+from kerasgen.utils import arguments
 
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("epsilon", "v")
@@ -331,11 +332,7 @@ class DDPM(LatentGenerator, GenerativeModel):
                          multipliers, attention_levels, filters, groups, blocks_per_level,
                          dropout, label_dropout, sampling_steps, guidance):
         def refuse(name, value, expected):
-            raise ValueError(f"DDPM: `{name}` must be {expected}. Received: {name}={value!r}")
-
-        def is_count(value, minimum):
-            return (not isinstance(value, bool) and isinstance(value, (int, np.integer))
-                    and value >= minimum)
+            arguments.refuse("DDPM", name, value, expected)
 
         if schedule not in SCHEDULES:
             refuse("schedule", schedule, f"one of {SCHEDULES}")
@@ -347,8 +344,7 @@ class DDPM(LatentGenerator, GenerativeModel):
                                      ("groups", groups, 1),
                                      ("blocks_per_level", blocks_per_level, 1),
                                      ("sampling_steps", sampling_steps, 1)):
-            if not is_count(value, minimum):
-                refuse(name, value, f"an int >= {minimum}")
+            arguments.check_count("DDPM", name, value, minimum)
         if not multipliers or min(multipliers) < 1:
             refuse("multipliers", multipliers, "a non-empty tuple of ints >= 1")
         if image_size % 2 ** (len(multipliers) - 1):

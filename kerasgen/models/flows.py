@@ -80,6 +80,7 @@ from kerasgen.models.serving import Endpoint
 from kerasgen.models.serving import Input
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.utils.arguments import check_count
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -95,12 +96,6 @@ def standard_normal_log_density(z):
     ```
     """
     return -0.5 * ops.sum(z * z + _LOG_2PI, axis=1)
-
-
-def _check_count(model, name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{type(model).__name__}: `{name}` must be an int >= {minimum}. "
-                         f"Received: {name}={value!r}")
 
 
 class MultiScaleFlowModel(LatentGenerator, DensityModel, GenerativeModel):
@@ -132,8 +127,8 @@ class MultiScaleFlowModel(LatentGenerator, DensityModel, GenerativeModel):
                              f"Received: num_classes={num_classes!r}")
         if channels not in (1, 3):
             raise ValueError(f"`channels` must be 1 or 3. Received: channels={channels!r}")
-        _check_count(self, "image_size", image_size, 1)
-        _check_count(self, "scales", scales, 1)
+        check_count(self, "image_size", image_size, 1)
+        check_count(self, "scales", scales, 1)
         self.image_size = image_size
         self.channels = channels
         self.scales = scales
@@ -303,7 +298,7 @@ class RealNVP(MultiScaleFlowModel):
         super().__init__(image_size=image_size, channels=channels, scales=scales,
                          learning_rate=learning_rate, num_classes=num_classes, seed=seed,
                          **kwargs)
-        _check_count(self, "blocks", blocks, 0)
+        check_count(self, "blocks", blocks, 0)
         if not 0.0 < float(logit_alpha) < 0.5:
             raise ValueError("`logit_alpha` must be in (0, 0.5). "
                              f"Received: logit_alpha={logit_alpha!r}")
@@ -405,7 +400,7 @@ class Glow(MultiScaleFlowModel):
         super().__init__(image_size=image_size, channels=channels, scales=scales,
                          learning_rate=learning_rate, num_classes=num_classes, seed=seed,
                          **kwargs)
-        _check_count(self, "flow_depth", flow_depth, 1)
+        check_count(self, "flow_depth", flow_depth, 1)
         if image_size % 2 ** scales:
             raise ValueError(
                 f"Glow squeezes the image once per level, so `image_size` must be divisible "

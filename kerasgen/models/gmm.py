@@ -69,6 +69,7 @@ from kerasgen.models.serving import seeded_normal
 from kerasgen.training import AssignStep
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.utils.arguments import check_count
 
 COVARIANCE_TYPES = ("full", "diagonal", "spherical")
 TRAINING_MODES = ("em", "gradient")
@@ -191,10 +192,8 @@ class GaussianMixture(Sampler, DensityModel, GenerativeModel):
         if training not in TRAINING_MODES:
             raise ValueError(f"`training` is one of {TRAINING_MODES}. "
                              f"Received: training={training!r}")
-        for name, value in (("components", components), ("input_dim", input_dim)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (name == "components"):
-                raise ValueError(f"`{name}` must be an int >= {int(name == 'components')}. "
-                                 f"Received: {name}={value!r}")
+        check_count(self, "components", components, minimum=1)
+        check_count(self, "input_dim", input_dim, minimum=0)
         if not 0.0 <= float(em_step_power) <= 1.0:
             raise ValueError("`em_step_power` must be in [0, 1]. "
                              f"Received: em_step_power={em_step_power!r}")

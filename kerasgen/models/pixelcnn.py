@@ -79,6 +79,7 @@ from kerasgen.models.serving import seeded_normal
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils.compiled import compiled
+from kerasgen.utils import arguments
 
 VARIANTS = ("gated", "plain")
 DISTRIBUTIONS = ("softmax", "logistic_mixture")
@@ -347,11 +348,9 @@ class PixelCNN(Sampler, DensityModel, GenerativeModel):
     def _check_arguments(self, image_size, channels, num_classes, variant, distribution, mixture_components,
                          depth, kernel_size, first_kernel_size, filters, head_filters):
         def refuse(name, value, expected):
-            raise ValueError(f"PixelCNN: `{name}` must be {expected}. Received: {name}={value!r}")
+            arguments.refuse("PixelCNN", name, value, expected)
 
-        def is_count(value, minimum):
-            return (not isinstance(value, bool) and isinstance(value, (int, np.integer))
-                    and value >= minimum)
+        is_count = arguments.is_count
 
         if channels not in (1, 3):
             refuse("channels", channels, "1 or 3")

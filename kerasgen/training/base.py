@@ -57,6 +57,7 @@ from keras import ops
 
 from kerasgen.training.multi_optimizer import MultiOptimizer
 from kerasgen.training.phases import Phase  # noqa: F401  (for phases())
+from kerasgen.utils import arguments
 
 logger = logging.getLogger("kerasgen.training")
 
@@ -82,10 +83,7 @@ def _check_hyperparameters(model):
     import math
 
     def refuse(name, value, expected):
-        raise ValueError(
-            f"{type(model).__name__}: `{name}` must be {expected}. "
-            f"Received: {name}={value!r}"
-        )
+        arguments.refuse(model, name, value, expected)
 
     for name in _RATE_ATTRIBUTES:
         value = getattr(model, name, None)
