@@ -56,8 +56,18 @@ test-all:
 test-tensorflow: $(VENV)/.installed-jax,test
 	KERAS_BACKEND=tensorflow $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_SELECT) $(PYTEST_ARGS) tests
 
+# JAX compiles each new model's train step again even when an identical
+# one (the family contracts build a config three times, every CLI test
+# process trains the same recipe) was compiled a minute before: a
+# persistent compilation cache, emptied at the start of each run, serves
+# those from disk. Tracing still happens, so trace-count tests are unchanged.
+JAX_CACHE ?= .pytest_cache/jax-compilation
+JAX_CACHE_ENV = JAX_COMPILATION_CACHE_DIR=$(abspath $(JAX_CACHE)) \
+	JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0 JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0
+
 test-jax: $(VENV)/.installed-jax,test
-	KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_SELECT) $(PYTEST_ARGS) tests
+	rm -rf $(JAX_CACHE)
+	$(JAX_CACHE_ENV) KERAS_BACKEND=jax $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_SELECT) $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache runs/$(DEMO_NAME)

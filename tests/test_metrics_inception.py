@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import pytest
 
+from backends import backend_independent
 from kerasgen.metrics import inception
 
 # sum(p.numel() for p in model.parameters()) of pytorch-fid's FID Inception
@@ -172,6 +173,7 @@ def write_torch_legacy(path, state):
 # --- Structure ------------------------------------------------------------------
 
 
+@backend_independent
 def test_structure_matches_pytorch_fid(model):
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     assert trainable == TORCH_PARAMETERS
@@ -204,6 +206,7 @@ def test_branch_average_pool_leaves_padding_out():
 # --- Loading ----------------------------------------------------------------------
 
 
+@backend_independent
 def test_pth_loads_onto_the_layers_it_names(model, tmp_path):
     state = _random_state_dict(model)
     path = tmp_path / "fid.pth"
@@ -238,6 +241,7 @@ def test_pth_loads_onto_the_layers_it_names(model, tmp_path):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(w), b)
 
 
+@backend_independent
 def test_convert_writes_a_weights_h5_atomically(model, tmp_path, monkeypatch):
     monkeypatch.setattr(inception, "fid_inception_v3", lambda *a, **k: model)
     target = tmp_path / "out" / "fid.weights.h5"
@@ -247,6 +251,7 @@ def test_convert_writes_a_weights_h5_atomically(model, tmp_path, monkeypatch):
         inception.convert_fid_inception_weights("unused.pth", tmp_path / "fid.h5")
 
 
+@backend_independent
 def test_a_model_without_the_head_ignores_the_fc_keys(model):
     state = _random_state_dict(model, seed=2)
     body = keras.Model(model.input, model.outputs[0])
@@ -272,6 +277,7 @@ def test_legacy_format_reads(tmp_path):
         np.testing.assert_array_equal(read[key], state[key])
 
 
+@backend_independent
 @pytest.mark.parametrize("change, message", [
     (lambda s: s.pop("Mixed_7c.branch_pool.bn.running_var"), "1 missing keys"),
     (lambda s: s.update({"AuxLogits.fc.weight": np.zeros((1008, 768), "float32")}),

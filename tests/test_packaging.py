@@ -18,6 +18,8 @@ import zipfile
 
 import pytest
 
+from backends import backend_independent
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAPPED = {"kerasgen": "kerasgen", "kerasgen.zoo": "zoo", "kerasgen.cli": "cli",
           "kerasgen.export": "export"}
@@ -135,6 +137,7 @@ def test_zoo_exposes_the_registry():
     assert callable(kerasgen.load) and "load" in kerasgen.__all__
 
 
+@backend_independent
 def test_wheel_installs_cli_zoo_and_export_inside_kerasgen(tmp_path):
     # Built without build isolation (no download): needs setuptools >= 64 and
     # `wheel` (which setuptools < 70.1 uses for bdist_wheel) in this venv.

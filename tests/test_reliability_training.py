@@ -27,6 +27,7 @@ import pytest
 
 import keras
 
+from backends import backend_independent
 from cli_helpers import TINY, assert_one_line_error, cli_process, invoke
 from cli_helpers import logged_steps, train_tiny, wait_for_training
 
@@ -226,6 +227,7 @@ def test_the_library_refuses_nonsense_hyperparameters():
 # --- one process per folder -------------------------------------------------------
 
 
+@backend_independent
 def test_a_second_process_on_a_run_folder_is_refused(tmp_path):
     out = tmp_path / "run"
     losses = out / "losses.csv"
