@@ -138,6 +138,31 @@ def test_resume_continues_the_step_count_and_the_loss_log(tmp_path):
     assert "nothing to train" in third.stdout
 
 
+def test_precision_trains_in_mixed_precision_and_a_resume_keeps_it(tmp_path):
+    out = tmp_path / "run"
+    first = train_tiny(out, "--steps", 2, "--checkpoint-every", 2,
+                       "--precision", "mixed_bfloat16")
+    assert first.exit_code == 0, first.output + first.stderr
+    assert "precision" in first.stdout and "mixed_bfloat16" in first.stdout
+    # The policy is the run's only: the process's global one is put back.
+    assert keras.config.dtype_policy().name == "float32"
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["precision"] == "mixed_bfloat16"
+    second = invoke("train", "dcgan", "--out", out, "--resume", "--steps", 3)
+    assert second.exit_code == 0, second.output + second.stderr
+    assert "mixed_bfloat16" in second.stdout
+    # One row per step, every loss finite.
+    assert_single_steps(read_losses(out / "losses.csv"), 3)
+    # Variables stay float32 (the checkpoint is the same file either way).
+    model = keras.saving.load_model(out / "checkpoint.keras")
+    assert {v.dtype for v in model.trainable_weights} == {"float32"}
+
+
+def test_precision_refuses_an_unknown_policy(tmp_path):
+    result = train_tiny(tmp_path / "run", "--precision", "float8")
+    assert_one_line_error(result, code=2)
+
+
 def test_resume_refuses_a_different_model(tmp_path):
     out = tmp_path / "run"
     assert train_tiny(out, "--steps", 1).exit_code == 0

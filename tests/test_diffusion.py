@@ -127,6 +127,27 @@ def test_training_lowers_the_denoising_loss():
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:3])
 
 
+def test_mixed_precision_trains_in_bfloat16_with_a_float32_loss_and_samples():
+    # `kerasgen train --precision mixed_bfloat16` builds the model under the
+    # policy; the U-Net computes in bfloat16, its last layer and the loss in
+    # float32 (TensorFlow refuses to subtract a bfloat16 prediction from
+    # float32 noise).
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = tiny(num_classes=10)
+        model.compile()
+        images, labels = digits(64)
+        history = model.fit(images, labels, batch_size=32, epochs=1, verbose=0)
+        samples = model.sample(4, seed=0, labels=np.arange(4), steps=3)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.denoiser.get_layer("conv_in").compute_dtype == "bfloat16"
+    assert {v.dtype for v in model.trainable_weights} == {"float32"}
+    assert np.isfinite(history.history["loss"]).all()
+    assert samples.dtype == np.float32 and np.isfinite(samples).all()
+
+
 # --- Sampling -------------------------------------------------------------------------
 
 

@@ -79,6 +79,17 @@ def test_realnvp_family_contract(tmp_path):
     run_family_test(kerasgen.RealNVP, TINY_REALNVP, (image_batch(), None), tmp_path)
 
 
+@pytest.mark.parametrize("family", [kerasgen.RealNVP, kerasgen.Glow])
+def test_a_flow_refuses_mixed_precision(family):
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        with pytest.raises(ValueError, match="float32 only.*mixed_bfloat16"):
+            family(**(TINY_REALNVP if family is kerasgen.RealNVP else TINY_GLOW))
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def test_glow_family_contract(tmp_path):
     # The contract asks every trainable variable to move in one step. With
     # the zero-initialised last convolution, the layers before it get no

@@ -214,5 +214,9 @@ def build_diffusion_unet(image_size, channels, filters=64, multipliers=(1, 2, 2)
             h = layers.Conv2D(int(h.shape[-1]), 3, padding="same", name=f"up{level}_conv")(h)
     h = _group_norm(groups, "out_norm")(h)
     h = layers.Activation("silu", name="out_silu")(h)
-    h = layers.Conv2D(outputs or channels, 3, padding="same", name="conv_out")(h)
+    # float32 whatever the policy: under mixed precision the loss and the
+    # samplers' arithmetic with x_t stay in float32 (Keras's advice for a
+    # model's last layer).
+    h = layers.Conv2D(outputs or channels, 3, padding="same", dtype="float32",
+                      name="conv_out")(h)
     return keras.Model(inputs, h, name=name)

@@ -116,6 +116,7 @@ class MultiScaleFlowModel(LatentGenerator, DensityModel, GenerativeModel):
     interfaces = LatentGenerator.interfaces + ("encode",) + DensityModel.interfaces
     serving_default = "generate"
     log_prob_is_bound = True  # a dequantized density bounds the bin's mass
+    float32_only = True
     default_batch_size = 64
 
     def __init__(self, image_size, channels, scales, learning_rate, num_classes=0,

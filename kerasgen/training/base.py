@@ -306,9 +306,21 @@ class GenerativeModel(keras.Model):
     #: one that trains in minutes on a CPU on the embedded digits, and is
     #: what `kerasgen train FAMILY` uses when no --data is given.
     recipes = {}
+    #: True where the family's numbers need float32 (a flow's exact
+    #: log-determinants): it then refuses a mixed dtype policy.
+    float32_only = False
 
     def __init__(self, *, ema_decay=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        policy = self.dtype_policy.name
+        if self.float32_only and policy != "float32":
+            raise ValueError(
+                f"{type(self).__name__} computes in float32 only (its "
+                f"log-determinants lose their meaning in half precision): "
+                f"train it with --precision float32, or under "
+                f"keras.config.set_dtype_policy('float32'). Received: dtype "
+                f"policy {policy}"
+            )
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ValueError(
                 "`ema_decay` must be None or a float in (0, 1). "

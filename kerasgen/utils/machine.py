@@ -21,6 +21,31 @@ def _cpuinfo():
     return fields
 
 
+def _accelerator():
+    """The GPU (or TPU) the loaded Keras backend computes on, e.g. "NVIDIA
+    H200", or None on a CPU. Only a backend already imported is asked, so
+    recording a machine never imports (or starts) a framework."""
+    import sys
+
+    try:
+        if "jax" in sys.modules:
+            import jax
+
+            device = jax.devices()[0]
+            if device.platform != "cpu":
+                return device.device_kind
+        if "tensorflow" in sys.modules:
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                details = tf.config.experimental.get_device_details(gpus[0])
+                return details.get("device_name", "GPU")
+    except Exception:  # noqa: BLE001 - a record of the host must not fail
+        return None
+    return None
+
+
 def machine_info():
     """The host, as a JSON-able dict. A virtual machine's model name can be
     as bare as "AMD EPYC": family/model and AVX-512 tell its generations
@@ -44,6 +69,7 @@ def machine_info():
         "avx512": "avx512f" in flags,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
+        "accelerator": _accelerator(),
     }
 
 
