@@ -49,7 +49,11 @@ def _gradient_step(model, step, data):
             # Identity unless the optimizer is a LossScaleOptimizer.
             scaled_loss = optimizer.scale_loss(loss)
         kept = model.take_kept()
-        grads = tape.gradient(scaled_loss, variables)
+        # Zeros (not None) for a variable this batch does not reach, as
+        # jax.grad gives: a block of a phase still to come (Progressive GAN)
+        # then gets the same optimizer update on both backends.
+        grads = [tf.zeros_like(v) if g is None else g
+                 for g, v in zip(tape.gradient(scaled_loss, variables), variables)]
         grads = _after(loss, grads)
         optimizer.apply(grads, variables)
     model.receive_kept(step, kept)
