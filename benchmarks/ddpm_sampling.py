@@ -6,6 +6,7 @@ guidance scale with one row per class.
     python benchmarks/ddpm_sampling.py                        # every row
     python benchmarks/ddpm_sampling.py --configs ddim:10,ddim:50
     python benchmarks/ddpm_sampling.py --grids docs/images    # the guidance grids
+    python benchmarks/ddpm_sampling.py --compare cgan-mnist,cvae-mnist   # other presets, same FID
 
 Each row draws `--n` samples (the labels balanced over the classes) in
 batches of `--batch`, compares them with the last 2,000 MNIST test digits
@@ -124,6 +125,26 @@ def inversion_rows(model, real, steps_list=(20, 50, 100), n=100):
     return rows
 
 
+def compare_rows(names, real, n):
+    """The same FID (n samples, labels balanced, against the same n held-out
+    digits) for other presets, so ddpm-mnist's rows compare with them."""
+    import keras
+
+    import kerasgen
+    from kerasgen.metrics import evaluate as ev
+    from kerasgen.utils.images import to_uint8
+
+    rows = []
+    for name in names:
+        images = ev.generate_samples(kerasgen.load(name), n, seed=0)
+        fid = ev.evaluate_samples(ev.ImageSamples(to_uint8(images)), real.images, ["fid"],
+                                  n=n, extractor="lenet-mnist",
+                                  data_name=f"{real.source}-8000:")["rows"][0]["value"]
+        rows.append(dict(kind="preset", source=name, n=n, fid=round(fid, 3),
+                         backend=keras.backend.backend()))
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", default="ddpm-mnist")
@@ -137,6 +158,9 @@ def main():
     parser.add_argument("--grids", default=None,
                         help="Also write the guidance grids (w = 0, 1, 3) to this folder.")
     parser.add_argument("--grid-steps", type=int, default=50)
+    parser.add_argument("--compare", default=None,
+                        help="Also measure these presets (comma-separated) the same way; "
+                             "given without --configs, only them.")
     parser.add_argument("--inversion", action="store_true",
                         help="Also measure DDIM inversion's round trip on 100 held-out digits.")
     args = parser.parse_args()
@@ -161,6 +185,13 @@ def main():
             print(json.dumps(row), flush=True)
             with open(RESULTS, "a") as f:
                 f.write(json.dumps(row) + "\n")
+    if args.compare:
+        for row in compare_rows(args.compare.split(","), real, args.n):
+            print(json.dumps(row), flush=True)
+            with open(RESULTS, "a") as f:
+                f.write(json.dumps(row) + "\n")
+        if args.configs == DEFAULT_CONFIGS:
+            return
     done = done_rows()
     for sampler, steps in parse_configs(args.configs):
         key = dict(source=args.source, sampler=sampler, steps=steps, guidance=args.guidance,

@@ -73,9 +73,11 @@ def _real_images(data, spec, split, n, subset):
                    "held out). Default: all.")
 @click.option("--metrics", default=None,
               help="Comma-separated: fid, kid, is, pr, dc, classes (the share of "
-                   "samples the extractor classifies as each class) for sampling models "
-                   "(default fid,kid); l1, psnr, ssim (paired) or domain, fid "
-                   "(unpaired) for translation models.")
+                   "samples the extractor classifies as each class), swd (sliced "
+                   "Wasserstein distance of pyramid patches, no extractor), bpd "
+                   "(likelihood families) for sampling models (default fid,kid); "
+                   "l1, psnr, ssim (paired) or domain, fid (unpaired) for "
+                   "translation models.")
 @click.option("--n", "n", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Samples to draw, and at most this many real images.")
 @click.option("--extractor", default=None,
@@ -135,7 +137,8 @@ def evaluate(source, data, split, subset, metrics, n, extractor, weights, downlo
             raise UsageMistake("--direction is for translation models. "
                                f"Received: --direction {direction}")
         real = _real_images(data, spec, split or "train", n, subset)
-        if extractor is None:
+        pixels_only = chosen and all(m.strip().lower() in ev.PIXEL_METRICS for m in chosen)
+        if extractor is None and not pixels_only:  # swd and bpd read pixels
             extractor = load_extractor(ev.default_extractor(spec.shape), weights=weights,
                                        download=download_weights)
         result = _as_usage_mistake(

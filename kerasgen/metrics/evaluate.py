@@ -36,7 +36,9 @@ from kerasgen.metrics import translation
 from kerasgen.utils.io import cache_home
 
 #: Metrics of samples, by the names `--metrics` takes.
-SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "bpd")
+SAMPLE_METRICS = ("fid", "kid", "is", "pr", "dc", "classes", "bpd", "swd")
+#: Sample metrics computed on pixels, without a feature extractor.
+PIXEL_METRICS = ("bpd", "swd")
 #: Metrics of translations.
 TRANSLATION_METRICS = ("l1", "psnr", "ssim", "domain", "fid")
 #: How each metric is shown.
@@ -44,7 +46,8 @@ TITLES = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision",
           "recall": "recall", "density": "density", "coverage": "coverage",
           "l1": "L1", "psnr": "PSNR (dB)", "ssim": "SSIM",
           "domain": "judged target domain", "label_accuracy": "label accuracy",
-          "bpd": "NLL (bits/dim)", "bpd_bound": "NLL bound (bits/dim)"}
+          "bpd": "NLL (bits/dim)", "bpd_bound": "NLL bound (bits/dim)",
+          "swd": "SWD x1e3"}
 
 
 def default_extractor(image_shape):
@@ -368,6 +371,39 @@ def likelihood_row(model, images, batch_size=256):
     return row
 
 
+def swd_rows(real_images, fake_images, seed=0):
+    """Progressive GAN's sliced Wasserstein distance (`kerasgen.metrics.swd`)
+    of samples to real images: the mean over the Laplacian pyramid's
+    levels (metric `"swd"`) and one row per level (`"swd_level"`).
+
+    Example:
+
+    ```python
+    import numpy as np
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (32, 16, 16, 1)).astype("uint8")
+    [r["label"] for r in swd_rows(real, real[::-1])]
+    # ['SWD x1e3 (Laplacian pyramid 16)', 'SWD x1e3 at 16 px']
+    ```
+    """
+    from kerasgen.metrics.swd import multiscale_swd
+    from kerasgen.utils.images import to_uint8
+
+    real_images = np.asarray(real_images)
+    fake_images = np.asarray(fake_images)
+    if real_images.dtype == np.uint8 and fake_images.dtype != np.uint8:
+        fake_images = to_uint8(fake_images)  # quantized as the real images are
+    n = min(len(real_images), len(fake_images))
+    result = multiscale_swd(real_images[:n], fake_images[:n], seed=seed)
+    levels = ", ".join(str(level) for level in result["levels"])
+    rows = [dict(_row("swd", None, result["mean"]),
+                 label=f"{TITLES['swd']} (Laplacian pyramid {levels})")]
+    for level, value in zip(result["levels"], result["per_level"]):
+        rows.append({"metric": "swd_level", "label": f"{TITLES['swd']} at {level} px",
+                     "extractor": None, "level": level, "value": float(value), "std": None})
+    return rows
+
+
 def _fid_to_reference(fake_features, real):
     """FID of fake features to `real` (from `reference_features`), on the
     real side's cached mean and covariance; both sets must have more
@@ -440,10 +476,15 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
 
         require(model, "log_prob", hint="bpd is the negative log-likelihood of "
                 "the real images, for the families that give one.")
-    sample_metrics = [m for m in metrics if m != "bpd"]
+    sample_metrics = [m for m in metrics if m not in PIXEL_METRICS]
     if not sample_metrics:
         start = time.time()
-        rows = [likelihood_row(model, real_images[:int(n)], batch_size=batch_size)]
+        rows = []
+        if "swd" in metrics:
+            fakes = generate_samples(model, int(n), seed, batch_size, progress)
+            rows += swd_rows(real_images[:int(n)], fakes, seed)
+        if "bpd" in metrics:
+            rows.append(likelihood_row(model, real_images[:int(n)], batch_size=batch_size))
         settings = {"model": type(model).__name__, "metrics": metrics, "n": int(n),
                     "real_images": int(min(int(n), len(real_images))), "data": data_name,
                     "seed": seed, "batch_size": batch_size,
@@ -467,6 +508,8 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
     rows = sample_metric_rows(sample_metrics, fake_features, fake_logits, real,
                               extractor.name, seed=seed, class_names=extractor.classes,
                               labels=sample_labels(model, n))
+    if "swd" in metrics:
+        rows += swd_rows(real_images[:n], fakes, seed)
     if "bpd" in metrics:
         rows.append(likelihood_row(model, real_images[:n], batch_size=batch_size))
     settings = {
