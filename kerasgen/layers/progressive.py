@@ -70,7 +70,9 @@ class EqualizedDense(keras.layers.Layer):
                                     initializer="zeros") if self.use_bias else None
 
     def call(self, x):
-        y = ops.matmul(x, ops.cast(self.kernel, x.dtype) * self.scale)
+        # (x @ w) * c equals x @ (c * w); scaling the output keeps the
+        # kernel a plain variable, which TFLite's builtins need.
+        y = ops.matmul(x, ops.cast(self.kernel, x.dtype)) * self.scale
         return y + ops.cast(self.bias, y.dtype) if self.use_bias else y
 
     def compute_output_shape(self, input_shape):
@@ -121,7 +123,7 @@ class EqualizedConv2D(keras.layers.Layer):
                                     initializer="zeros") if self.use_bias else None
 
     def call(self, x):
-        y = ops.conv(x, ops.cast(self.kernel, x.dtype) * self.scale, padding="same")
+        y = ops.conv(x, ops.cast(self.kernel, x.dtype), padding="same") * self.scale
         return y + ops.cast(self.bias, y.dtype) if self.use_bias else y
 
     def compute_output_shape(self, input_shape):
@@ -206,7 +208,15 @@ def upsample(images, factor=2):
     upsample(np.ones((1, 4, 4, 3), "float32")).shape  # (1, 8, 8, 3)
     ```
     """
-    return ops.repeat(ops.repeat(images, factor, axis=1), factor, axis=2)
+    if factor == 1:
+        return images
+    # Broadcast and reshape with the static height and width: TFLite's
+    # builtin convolution needs them, and two ops.repeat lose the height.
+    _, height, width, channels = images.shape
+    n = ops.shape(images)[0]
+    grid = ops.broadcast_to(images[:, :, None, :, None, :],
+                            (n, height, factor, width, factor, channels))
+    return ops.reshape(grid, (-1, height * factor, width * factor, channels))
 
 
 def downsample(images, factor=2):
