@@ -437,6 +437,78 @@ def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, s
     click.echo(f"Wrote {len(images)} samples of {path} to {out}")
 
 
+def _seeds(text, option):
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise UsageMistake(f"{option} takes comma-separated integer seeds, e.g. 1,2,3. "
+                           f"Received: {option} {text}")
+    return seeds
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--coarse", required=True, metavar="SEEDS",
+              help="Seeds of the sources A (comma-separated): their coarse styles "
+                   "(layers below --crossover) go into every image of their row.")
+@click.option("--fine", required=True, metavar="SEEDS",
+              help="Seeds of the sources B (comma-separated): the rest of the styles, "
+                   "one column each.")
+@click.option("--crossover", type=click.IntRange(min=0), default=None,
+              help="Synthesis layers [0, N) take the styles of A. Default: the "
+                   "family's coarse range (StyleGAN2: the 4x4 and 8x8 layers).")
+@click.option("--psi", type=float, default=None,
+              help="Truncation psi (1: none). Default: the model's.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str),
+              default="mixing.png", show_default=True, help="PNG file to write.")
+@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
+              help="Enlarge the figure by this integer factor; auto: until its long "
+                   f"side is {VIEW_SIZE} px or more.")
+@allow_nonfinite_option
+@backend_option
+@debug_option
+@user_errors
+def mix(checkpoint, coarse, fine, crossover, psi, out, scale, allow_nonfinite, backend):
+    """Style mixing figure: the sources B along the top, the sources A down
+    the left, and in each cell A's coarse styles with B's fine ones.
+
+    Example: kerasgen mix runs/stylegan2 --coarse 1,2,3 --fine 4,5,6 --out mix.png
+    """
+    select_backend(backend)
+    check_png_path(out, "--out")
+    coarse_seeds, fine_seeds = _seeds(coarse, "--coarse"), _seeds(fine, "--fine")
+    resolved = resolve_source(checkpoint)
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
+    import numpy as np
+
+    from kerasgen.models.interfaces import require
+    from kerasgen.utils.images import make_grid
+    from kerasgen.utils.images import save_png
+    from kerasgen.utils.images import upscale
+
+    try:
+        require(model, "mix", hint="Style mixing needs a style-based generator "
+                "(stylegan2).")
+    except ValueError as error:
+        raise usage_mistake(error) from error
+    a = np.concatenate([model.sample_latents(1, seed=s) for s in coarse_seeds])
+    b = np.concatenate([model.sample_latents(1, seed=s) for s in fine_seeds])
+    try:
+        sources_a = model.mix(a, a, crossover=0, psi=psi)
+        sources_b = model.mix(b, b, crossover=0, psi=psi)
+        rows = [np.concatenate([np.full_like(sources_b[:1], -1.0), sources_b])]
+        for i in range(len(a)):
+            cells = model.mix(np.repeat(a[i:i + 1], len(b), axis=0), b, crossover, psi)
+            rows.append(np.concatenate([sources_a[i:i + 1], cells]))
+    except ValueError as error:
+        raise usage_mistake(error) from error
+    grid = make_grid(np.concatenate(rows), nrow=len(b) + 1)
+    save_png(upscale(grid, factor=scale), out)
+    click.echo(f"Wrote a {len(a)} x {len(b)} style mixing figure of {resolved[1]} to {out}")
+
+
 def sampling_options(model, **given):
     """The options given on the command line (not None) as keyword
     arguments of `model.sample`, refused in one line where the family's

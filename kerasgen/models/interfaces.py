@@ -34,7 +34,8 @@ from kerasgen.models.serving import Input
 from kerasgen.models.serving import seeded_normal
 
 #: Every interface name a family may declare.
-INTERFACES = ("sample_latents", "decode", "sample", "encode", "translate", "log_prob")
+INTERFACES = ("sample_latents", "decode", "sample", "encode", "translate", "log_prob",
+              "mix")
 #: What a family's `fit()` consumes.
 DATA_KINDS = ("images", "paired_images", "unpaired_images", "waveforms", "vectors")
 
