@@ -22,6 +22,24 @@ import keras
 from keras import ops
 
 
+def resolution_levels(owner, image_size):
+    """Doublings from 4x4 to `image_size` (a grown network's levels),
+    refusing a size that is not 4 times a power of 2 in one line.
+
+    Example:
+
+    ```python
+    resolution_levels("ProGAN", 64)  # 4
+    ```
+    """
+    from kerasgen.utils import arguments
+
+    levels = math.log2(image_size / 4) if arguments.is_count(image_size, 4) else -1
+    if levels != int(levels) or levels < 0:
+        arguments.refuse(owner, "image_size", image_size, "4 times a power of 2 (4, 8, 16, ...)")
+    return int(levels)
+
+
 def he_constant(fan_in, gain=math.sqrt(2.0)):
     """He's per-layer constant `gain / sqrt(fan_in)`.
 

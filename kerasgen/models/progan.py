@@ -44,8 +44,6 @@ Deviations:
   (the generator's toRGB is linear, as in the paper).
 """
 
-import math
-
 import keras
 from keras import ops
 
@@ -55,6 +53,7 @@ from kerasgen.layers.progressive import MinibatchStdDev
 from kerasgen.layers.progressive import PixelNormalization
 from kerasgen.layers.progressive import downsample
 from kerasgen.layers.progressive import fade_in
+from kerasgen.layers.progressive import resolution_levels
 from kerasgen.layers.progressive import upsample
 from kerasgen.losses import gradient_penalty
 from kerasgen.models.interfaces import LatentGenerator
@@ -299,9 +298,7 @@ class ProGAN(LatentGenerator, GenerativeModel):
         **kwargs,
     ):
         super().__init__(ema_decay=ema_decay, seed=seed, **kwargs)
-        levels = math.log2(image_size / 4) if arguments.is_count(image_size, 4) else -1
-        if levels != int(levels) or levels < 0:
-            arguments.refuse(self, "image_size", image_size, "4 times a power of 2 (4, 8, 16, ...)")
+        levels = resolution_levels(self, image_size)
         if channels not in (1, 3):
             arguments.refuse(self, "channels", channels, "1 or 3")
         if phase_steps is not None:

@@ -51,6 +51,7 @@ from kerasgen.layers.progressive import EqualizedConv2D
 from kerasgen.layers.progressive import EqualizedDense
 from kerasgen.layers.progressive import MinibatchStdDev
 from kerasgen.layers.progressive import downsample
+from kerasgen.layers.progressive import resolution_levels
 from kerasgen.layers.progressive import upsample
 from kerasgen.layers.style import ModulatedConv2D
 from kerasgen.layers.style import NoiseInjection
@@ -110,7 +111,7 @@ class StyleGenerator(keras.Model):
         self.latent_dim, self.w_dim = int(latent_dim), int(w_dim)
         self.mapping_layers, self.image_size = int(mapping_layers), int(image_size)
         self.channels, self.fmap_base, self.fmap_max = int(channels), int(fmap_base), int(fmap_max)
-        self.levels = int(round(math.log2(image_size / 4)))
+        self.levels = resolution_levels(type(self).__name__, image_size)
         self.num_ws = 2 * self.levels + 2
         # === Mapping f: z -> w ===
         self.mapping_dense = []
@@ -211,7 +212,7 @@ class ResidualDiscriminator(keras.Model):
         super().__init__(**kwargs)
         self.image_size, self.channels = int(image_size), int(channels)
         self.fmap_base, self.fmap_max = int(fmap_base), int(fmap_max)
-        self.levels = int(round(math.log2(image_size / 4)))
+        self.levels = resolution_levels(type(self).__name__, image_size)
         width = [feature_maps(4 * 2**k, fmap_base, fmap_max) for k in range(self.levels + 1)]
         top = self.levels
         self.from_rgb = EqualizedConv2D(width[top], 1, name="from_rgb")
@@ -329,9 +330,7 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         **kwargs,
     ):
         super().__init__(ema_decay=ema_decay, seed=seed, **kwargs)
-        levels = math.log2(image_size / 4) if arguments.is_count(image_size, 4) else -1
-        if levels != int(levels) or levels < 0:
-            arguments.refuse(self, "image_size", image_size, "4 times a power of 2 (4, 8, 16, ...)")
+        resolution_levels(self, image_size)
         if channels not in (1, 3):
             arguments.refuse(self, "channels", channels, "1 or 3")
         arguments.check_count(self, "mapping_layers", mapping_layers, 1)
