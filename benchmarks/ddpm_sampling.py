@@ -13,9 +13,9 @@ batches of `--batch`, compares them with the last 2,000 MNIST test digits
 (the zoo's held-out split; the first `--n` of them), and appends a JSON line
 to benchmarks/results/ddpm_sampling.jsonl. A row already there for the same
 source, sampler, steps, guidance, n and backend is skipped, and each finished batch
-is kept under runs/benchmarks/ddpm_sampling/, so a long run (50 steps took
-25 s per 100 images on 2 CPU cores, so 1,000 steps should take about 8
-minutes per batch) resumes at the batch where it stopped. The time per 100
+is kept under runs/benchmarks/ddpm_sampling/, so a long run (1,000 steps
+took about 5 minutes per batch of 100 on 2 CPU cores, 25 minutes a row)
+resumes at the batch where it stopped. The time per 100
 images is the median of the batches that were not the first of their
 process (the first includes compiling the loop).
 """
