@@ -45,7 +45,7 @@ def test_demodulation_gives_unit_variance_outputs_for_unit_variance_inputs():
     plain.build([x.shape, w.shape])
     plain.set_weights(layer.get_weights())
     spread = np.sqrt(np.mean(np.square(np.asarray(plain([x, w]))[:, 1:-1, 1:-1]), axis=(1, 2)))
-    assert spread.max() / spread.min() > 2  # without it, the styles set the scale
+    assert np.mean(np.abs(spread - 1.0)) > 0.5  # without it, the styles set the scale
 
 
 def test_truncation_at_psi_0_gives_the_mean_image_and_at_psi_1_the_sample():

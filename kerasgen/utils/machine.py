@@ -23,18 +23,21 @@ def _cpuinfo():
 
 def _accelerator():
     """The GPU (or TPU) the loaded Keras backend computes on, e.g. "NVIDIA
-    H200", or None on a CPU. Only a backend already imported is asked, so
-    recording a machine never imports (or starts) a framework."""
+    H200", or None on a CPU. Only the backend Keras runs on is asked (on
+    JAX, a TensorFlow imported for its files would print CUDA probe errors
+    when asked), and nothing is imported that was not loaded already."""
     import sys
 
+    keras = sys.modules.get("keras")
     try:
-        if "jax" in sys.modules:
+        backend = keras.backend.backend() if keras is not None else None
+        if backend == "jax" and "jax" in sys.modules:
             import jax
 
             device = jax.devices()[0]
             if device.platform != "cpu":
                 return device.device_kind
-        if "tensorflow" in sys.modules:
+        elif backend == "tensorflow" and "tensorflow" in sys.modules:
             import tensorflow as tf
 
             gpus = tf.config.list_physical_devices("GPU")
