@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One GPU session for the diffusion issue, as it ran on the lent H200 (JAX
-# backend), each phase bounded so that the whole fits one 10-minute call:
+# One GPU session for the diffusion issue, prepared for a lent H200 (JAX
+# backend) and dry-run on the CPU only: no GPU was lent when it was written.
+# Each phase is bounded so that the whole fits one 10-minute call:
 #
 #   1. train-step throughput of the ddpm-mnist U-Net in float32 and
 #      mixed_bfloat16 (benchmarks/ddpm_train_throughput.py);
