@@ -18,6 +18,16 @@
 # test digits at ../shared/datasets/mnist): bash benchmarks/ddpm_gpu_session.sh OUT
 # Publishing (zoo/publish.py) happens afterwards on the CPU machine, so the
 # card is computed on TensorFlow like every other card's.
+#
+# On this workplace's device machine (no TensorFlow, no Keras there): carry
+# the wheels of keras, namex and optree in .whl/ and the MNIST files in
+# .data/mnist (both git-ignored), keep the working tree under 64 MiB (the
+# largest zoo weight files may have to stay behind), and run
+#   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
+#   export PYTHONPATH=/tmp/site && python3 -m pip install -q --no-deps
+#   --no-build-isolation --no-index -e . && mkdir -p ../shared/datasets &&
+#   cp -r .data/mnist ../shared/datasets/ && bash benchmarks/ddpm_gpu_session.sh $OUT
+# then join the parts: cat checkpoint.keras.part* > runs/zoo/ddpm-mnist/checkpoint.keras
 set -u
 OUT=${1:?usage: ddpm_gpu_session.sh OUT}
 TRAIN_SECONDS=${TRAIN_SECONDS:-170}
