@@ -231,6 +231,57 @@ class MinibatchStdDev(keras.layers.Layer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="kerasgen")
+class CriticHead(keras.layers.Layer):
+    """The discriminator's end at 4x4 (ProGAN table 2, kept by StyleGAN2):
+    minibatch standard deviation, a 3x3 conv, a dense layer and a linear
+    score, with leaky ReLUs (0.2) times `activation_gain` (StyleGAN2's
+    sqrt(2); 1 in ProGAN, whose He constant holds that gain).
+
+    Args:
+        filters: int. Channels of the 4x4 features it takes.
+        activation_gain: float. Defaults to 1.
+
+    Example:
+
+    ```python
+    import numpy as np
+    head = CriticHead(8)
+    head(np.zeros((2, 4, 4, 8), "float32")).shape  # (2, 1)
+    ```
+    """
+
+    def __init__(self, filters, activation_gain=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.activation_gain = float(activation_gain)
+        self.minibatch_std = MinibatchStdDev(name="minibatch_std")
+        self.conv = EqualizedConv2D(self.filters, 3, name="conv_4x4")
+        self.dense = EqualizedDense(self.filters, name="dense_4x4")
+        self.score = EqualizedDense(1, gain=1.0, name="score")
+
+    def build(self, input_shape=None):
+        self.minibatch_std.build((None, 4, 4, self.filters))  # no weights
+        self.conv.build((None, 4, 4, self.filters + 1))
+        self.dense.build((None, 16 * self.filters))
+        self.score.build((None, self.filters))
+
+    def _act(self, x):
+        return ops.leaky_relu(x, 0.2) * self.activation_gain
+
+    def call(self, h):
+        h = self._act(self.conv(self.minibatch_std(h)))
+        h = self._act(self.dense(ops.reshape(h, (-1, 16 * self.filters))))
+        return ops.cast(self.score(h), "float32")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "activation_gain": self.activation_gain}
+
+
 def upsample(images, factor=2):
     """Nearest-neighbour upsampling by `factor` (the paper's doubling).
 

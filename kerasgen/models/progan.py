@@ -47,9 +47,9 @@ Deviations:
 import keras
 from keras import ops
 
+from kerasgen.layers.progressive import CriticHead
 from kerasgen.layers.progressive import EqualizedConv2D
 from kerasgen.layers.progressive import EqualizedDense
-from kerasgen.layers.progressive import MinibatchStdDev
 from kerasgen.layers.progressive import PixelNormalization
 from kerasgen.layers.progressive import downsample
 from kerasgen.layers.progressive import fade_in
@@ -196,14 +196,8 @@ class ProgressiveDiscriminator(keras.Model):
                     conv.build((None, size, size, inputs))
                     pair.append(conv)
             self.convs.append(pair)
-        self.minibatch_std = MinibatchStdDev(name="minibatch_std")
-        self.minibatch_std.build((None, 4, 4, width[0]))  # no weights
-        self.final_conv = EqualizedConv2D(width[0], 3, name="conv_4x4")
-        self.final_conv.build((None, 4, 4, width[0] + 1))
-        self.final_dense = EqualizedDense(width[0], name="dense_4x4")
-        self.final_dense.build((None, 16 * width[0]))
-        self.score = EqualizedDense(1, gain=1.0, name="score")
-        self.score.build((None, width[0]))
+        self.head = CriticHead(width[0], name="head")
+        self.head.build()
         self.width = width
         self.built = True
 
@@ -222,9 +216,7 @@ class ProgressiveDiscriminator(keras.Model):
                 h = fade_in(skip, h, alpha)
             for k in range(level - 1, 0, -1):
                 h = self.block(k, h)
-        h = _lrelu(self.final_conv(self.minibatch_std(h)))
-        h = _lrelu(self.final_dense(ops.reshape(h, (-1, 16 * self.width[0]))))
-        return ops.cast(self.score(h), "float32")
+        return self.head(h)
 
     def get_config(self):
         return {**super().get_config(), "levels": self.levels, "channels": self.channels,

@@ -47,9 +47,9 @@ import math
 import keras
 from keras import ops
 
+from kerasgen.layers.progressive import CriticHead
 from kerasgen.layers.progressive import EqualizedConv2D
 from kerasgen.layers.progressive import EqualizedDense
-from kerasgen.layers.progressive import MinibatchStdDev
 from kerasgen.layers.progressive import downsample
 from kerasgen.layers.progressive import resolution_levels
 from kerasgen.layers.progressive import upsample
@@ -228,14 +228,8 @@ class ResidualDiscriminator(keras.Model):
                                    name=f"skip_{size}x{size}")
             skip.build((None, size // 2, size // 2, width[k]))
             self.blocks.append((conv0, conv1, skip))
-        self.minibatch_std = MinibatchStdDev(name="minibatch_std")
-        self.minibatch_std.build((None, 4, 4, width[0]))  # no weights
-        self.final_conv = EqualizedConv2D(width[0], 3, name="conv_4x4")
-        self.final_conv.build((None, 4, 4, width[0] + 1))
-        self.final_dense = EqualizedDense(width[0], name="dense_4x4")
-        self.final_dense.build((None, 16 * width[0]))
-        self.score = EqualizedDense(1, gain=1.0, name="score")
-        self.score.build((None, width[0]))
+        self.head = CriticHead(width[0], activation_gain=_SQRT2, name="head")
+        self.head.build()
         self.width = width
         self.built = True
 
@@ -244,9 +238,7 @@ class ResidualDiscriminator(keras.Model):
         for conv0, conv1, skip in self.blocks:
             h = _lrelu(conv1(downsample(_lrelu(conv0(x)))))
             x = (skip(downsample(x)) + h) * (1.0 / _SQRT2)
-        x = _lrelu(self.final_conv(self.minibatch_std(x)))
-        x = _lrelu(self.final_dense(ops.reshape(x, (-1, 16 * self.width[0]))))
-        return ops.cast(self.score(x), "float32")
+        return self.head(x)
 
     def get_config(self):
         return {**super().get_config(), "image_size": self.image_size,
