@@ -28,6 +28,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from parity_common import append_result  # noqa: E402  (benchmarks/ is on the path)
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "ddpm_sampling.jsonl")
 DEFAULT_CONFIGS = "ddim:10,ddim:20,ddim:50,ddim:100,ddim:1000,ddpm:1000"
 
@@ -182,14 +184,10 @@ def main():
     if args.inversion:
         for row in inversion_rows(model, real):
             row.update(source=args.source, backend=keras.backend.backend())
-            print(json.dumps(row), flush=True)
-            with open(RESULTS, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            append_result(RESULTS, row)
     if args.compare:
         for row in compare_rows(args.compare.split(","), real, args.n):
-            print(json.dumps(row), flush=True)
-            with open(RESULTS, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            append_result(RESULTS, row)
         if args.configs == DEFAULT_CONFIGS:
             return
     done = done_rows()
@@ -213,9 +211,7 @@ def main():
                    seconds_per_100=round(float(np.median(later)) * 100 / args.batch, 2),
                    first_batch_seconds=round(seconds[0], 2), batch=args.batch,
                    machine=machine_info())
-        print(json.dumps(row), flush=True)
-        with open(RESULTS, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_result(RESULTS, row)
 
 
 if __name__ == "__main__":

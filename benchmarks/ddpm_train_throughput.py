@@ -15,13 +15,14 @@ benchmarks/results/ddpm_train_throughput.jsonl with the device it ran on.
 """
 
 import argparse
-import json
 import os
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from parity_common import append_result  # noqa: E402  (benchmarks/ is on the path)
 RESULTS = os.path.join(ROOT, "benchmarks", "results", "ddpm_train_throughput.jsonl")
 
 CONFIGS = {
@@ -98,9 +99,7 @@ def main():
             row = dict(config=name, precision=precision, backend=keras.backend.backend(),
                        **measure(name, precision, args.steps, args.warmup, args.batch),
                        machine=machine_info())
-            print(json.dumps(row), flush=True)
-            with open(RESULTS, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            append_result(RESULTS, row)
 
 
 if __name__ == "__main__":
