@@ -316,7 +316,7 @@ class GenerativeModel(keras.Model):
         if self.float32_only and policy != "float32":
             raise ValueError(
                 f"{type(self).__name__} computes in float32 only (its "
-                f"log-determinants lose their meaning in half precision): "
+                f"numbers lose their meaning in half precision): "
                 f"train it with --precision float32, or under "
                 f"keras.config.set_dtype_policy('float32'). Received: dtype "
                 f"policy {policy}"

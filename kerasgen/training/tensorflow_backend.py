@@ -39,6 +39,14 @@ def train_step(model, data):
     return logs
 
 
+def _gradients(tape, loss, variables):
+    """The gradients, with zeros (not None) for a variable the loss does not
+    reach, as jax.grad gives: a block of a phase still to come (Progressive
+    GAN) then gets the same optimizer update on both backends."""
+    grads = tape.gradient(loss, variables)
+    return [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+
+
 def _gradient_step(model, step, data):
     optimizer = model.optimizer[step.name]
     variables = model.step_variables(step)
@@ -49,11 +57,7 @@ def _gradient_step(model, step, data):
             # Identity unless the optimizer is a LossScaleOptimizer.
             scaled_loss = optimizer.scale_loss(loss)
         kept = model.take_kept()
-        # Zeros (not None) for a variable this batch does not reach, as
-        # jax.grad gives: a block of a phase still to come (Progressive GAN)
-        # then gets the same optimizer update on both backends.
-        grads = [tf.zeros_like(v) if g is None else g
-                 for g, v in zip(tape.gradient(scaled_loss, variables), variables)]
+        grads = _gradients(tape, scaled_loss, variables)
         grads = _after(loss, grads)
         optimizer.apply(grads, variables)
     model.receive_kept(step, kept)
@@ -85,9 +89,7 @@ def _gradient_step_when(model, step, data, due):
                 loss, logs = model.run_update_loss(step, data)
                 scaled_loss = optimizer.scale_loss(loss)
             model.receive_kept(step, model.take_kept())
-            grads = tape.gradient(scaled_loss, variables)
-            grads = [tf.zeros_like(v) if g is None else g
-                     for g, v in zip(grads, variables)]
+            grads = _gradients(tape, scaled_loss, variables)
             return _after(loss, grads), logs
 
         grads, logs = _when(due, gradients)
