@@ -309,6 +309,24 @@ class ScaleType(click.ParamType):
         return factor
 
 
+class SizeType(click.ParamType):
+    """`HxW`, e.g. `64x128`: a height and a width, ints >= 1."""
+
+    name = "HxW"
+
+    def convert(self, value, param, ctx):
+        if value is None or isinstance(value, tuple):
+            return value
+        height, _, width = str(value).lower().partition("x")
+        try:
+            size = (int(height), int(width))
+        except ValueError:
+            size = None
+        if size is None or min(size) < 1:
+            self.fail(f"expected HEIGHTxWIDTH, e.g. 64x128. Received: {value!r}", param, ctx)
+        return size
+
+
 # --- The group ------------------------------------------------------------------
 
 
@@ -390,12 +408,15 @@ def families():
               help="DDIM noise: 0 deterministic, 1 DDPM's variances (diffusion).")
 @click.option("--sampler", type=str, default=None,
               help="The family's sampler, e.g. ddim or ddpm (diffusion).")
+@click.option("--size", type=SizeType(), default=None,
+              help="Samples of another size or aspect ratio, HEIGHTxWIDTH, for a "
+                   "family that generates at any size (SinGAN).")
 @allow_nonfinite_option
 @backend_option
 @debug_option
 @user_errors
 def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, sampler,
-           allow_nonfinite, backend):
+           size, allow_nonfinite, backend):
     """Draw samples from a checkpoint or zoo preset into a PNG grid.
 
     CHECKPOINT is a `.keras` file, a run folder (its checkpoint.keras) or a
@@ -419,7 +440,7 @@ def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, s
     except ValueError as error:
         raise usage_mistake(error) from error
     options = sampling_options(model, steps=steps, guidance=guidance, eta=eta,
-                               sampler=sampler)
+                               sampler=sampler, size=size)
     if label is None:
         try:
             images = model.sample(n, seed=seed, **options)
@@ -507,6 +528,69 @@ def mix(checkpoint, coarse, fine, crossover, psi, out, scale, allow_nonfinite, b
     grid = make_grid(np.concatenate(rows), nrow=len(b) + 1)
     save_png(upscale(grid, factor=scale), out)
     click.echo(f"Wrote a {len(a)} x {len(b)} style mixing figure of {resolved[1]} to {out}")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=True, path_type=str))
+@click.argument("image", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--start", type=int, default=None,
+              help="The scale the image enters at (1 is the coarsest after the "
+                   "first): coarse starts repaint more (paint-to-image), fine ones "
+                   "keep more (harmonization). Default: the middle scale.")
+@click.option("--mask", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Greyscale image, white where IMAGE was edited or pasted: the "
+                   "result is kept there and IMAGE elsewhere.")
+@click.option("--n", "n", type=click.IntRange(min=1), default=4, show_default=True,
+              help="How many results (different noise).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str),
+              default="injected.png", show_default=True,
+              help="PNG file: IMAGE (as the model sees it), then the results.")
+@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
+              help="Enlarge the strip by this integer factor; auto: until its long "
+                   f"side is {VIEW_SIZE} px or more.")
+@allow_nonfinite_option
+@backend_option
+@debug_option
+@user_errors
+def inject(checkpoint, image, start, mask, n, seed, out, scale, allow_nonfinite, backend):
+    """Run IMAGE up a multi-scale generator from scale --start: SinGAN's
+    paint-to-image, editing and harmonization (Shaham et al. 2019, section 4).
+
+    Example: kerasgen inject runs/singan painted.png --start 2 --out painted_out.png
+    """
+    select_backend(backend)
+    check_png_path(out, "--out")
+    resolved = resolve_source(checkpoint)
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
+    import numpy as np
+
+    from kerasgen.data import load_images
+    from kerasgen.data import to_unit_range
+    from kerasgen.models.interfaces import require
+    from kerasgen.utils.images import make_grid
+    from kerasgen.utils.images import save_png
+    from kerasgen.utils.images import upscale
+
+    try:
+        require(model, "inject", hint="Injecting an image needs a multi-scale "
+                "generator (singan).")
+        picture = load_images(image, channels=model.channels).images
+        weights = None
+        if mask is not None:
+            weights = load_images(mask, channels=1).images[0, ..., 0] / 255.0
+        picture = to_unit_range(picture)
+        results = model.inject(np.repeat(picture, n, axis=0), start_scale=start,
+                               seed=seed, mask=weights)
+    except ValueError as error:
+        raise usage_mistake(error) from error
+    import keras
+
+    # IMAGE as the model saw it: at the training size.
+    shown = keras.ops.image.resize(picture, results.shape[1:3], antialias=True)
+    strip = np.concatenate([np.clip(keras.ops.convert_to_numpy(shown), -1, 1), results])
+    save_png(upscale(make_grid(strip, nrow=n + 1), factor=scale), out)
+    click.echo(f"Wrote {n} results of {image} injected into {resolved[1]} to {out}")
 
 
 def sampling_options(model, **given):

@@ -914,6 +914,15 @@ class _Run:
             # (CycleGAN's 256x256 9-block generators) is far too slow there.
             for key, value in getattr(self.cls, "recipes", {}).get("demo", {}).items():
                 overrides.setdefault(key, value)
+        if not options["resume"] and not options["from_preset"]:
+            # A family sized by its data (SinGAN by its image) reads it here;
+            # what the command line gave wins.
+            try:
+                found = self.cls.configure_for_data(options["data"], dict(overrides))
+            except ValueError as error:
+                raise usage_mistake(error) from error
+            for key, value in found.items():
+                overrides.setdefault(key, value)
         if "seed" in defaults and "seed" not in overrides and not options["resume"]:
             # --seed seeds the family's training noise too (a resumed model
             # keeps the seed of its checkpoint).
@@ -1036,9 +1045,13 @@ class _ImageSet:
 
         self.run = run
         self.with_labels = spec.with_labels
+        source = run.options["data"]
+        if source is None and type(model).default_data() is not None:
+            source = type(model).default_data()
+            self.embedded = f"(embedded) {os.path.basename(source)}"
         try:
             data = self.data = load_images(
-                run.options["data"], image_size=spec.image_size,
+                source, image_size=spec.image_size,
                 channels=spec.channels, subset=run.options["subset"],
             )
         except ValueError as error:

@@ -74,7 +74,8 @@ def build(cls, init_kwargs, seed=0):
 def only_step(model, step_name):
     """Restricts a model to one of its update steps (for isolation checks)."""
     step = next(s for s in model.update_steps() if s.name == step_name)
-    model.update_steps = lambda: [step]
+    # Both: compile() builds optimizers for all_update_steps().
+    model.update_steps = model.all_update_steps = lambda: [step]
     defaults = model.default_optimizers()
     optimizers = {step_name: defaults[step_name]} if step_name in defaults else {}
     model.compile(optimizers)

@@ -35,7 +35,7 @@ from kerasgen.models.serving import seeded_normal
 
 #: Every interface name a family may declare.
 INTERFACES = ("sample_latents", "decode", "sample", "encode", "translate", "log_prob",
-              "mix")
+              "mix", "inject")
 #: What a family's `fit()` consumes.
 DATA_KINDS = ("images", "paired_images", "unpaired_images", "waveforms", "vectors")
 
@@ -95,8 +95,10 @@ class DataSpec:
 
     @property
     def image_size(self):
+        """The side of square images, else `(height, width)`."""
         self._require_images("image_size")
-        return self.shape[0]
+        height, width = self.shape[0], self.shape[1]
+        return height if height == width else (height, width)
 
     @property
     def channels(self):

@@ -338,8 +338,17 @@ class GenerativeModel(keras.Model):
             f"{type(self).__name__} must implement update_steps()."
         )
 
+    def all_update_steps(self):
+        """Every update step of every phase: `compile()` builds one optimizer
+        for each gradient step here. Defaults to `update_steps()`, which is
+        what a train step runs (read when the step is traced). A family
+        whose phases train different networks (SinGAN, one scale per phase,
+        each with optimizers of its own) returns the steps of all phases
+        here and the current phase's from `update_steps()`."""
+        return self.update_steps()
+
     def default_optimizers(self):
-        if not self._gradient_steps(self.update_steps()):
+        if not self._gradient_steps(self.all_update_steps()):
             return {}  # assign steps take no optimizer
         raise NotImplementedError(
             f"{type(self).__name__} must implement default_optimizers()."
@@ -379,6 +388,8 @@ class GenerativeModel(keras.Model):
         a gradient step trains must be the same in every phase: a network
         grown in a later phase exists (and is a step's network) from the
         start, and a step's network is not made non-trainable for a phase.
+        (A phase may instead run other steps, each with its own optimizer:
+        see `all_update_steps`.)
 
         Example:
 
@@ -395,6 +406,24 @@ class GenerativeModel(keras.Model):
         model.resolution  # 16
         ```
         """
+
+    @classmethod
+    def default_data(cls):
+        """What `kerasgen train FAMILY` trains on when no --data is given (a
+        `kerasgen.data.load_images` source); None, the default, is the
+        built-in digits."""
+        return None
+
+    @classmethod
+    def configure_for_data(cls, source, config):
+        """Constructor arguments that follow from the training data, for a
+        family whose networks depend on it (SinGAN's pyramid on its one
+        image's size). `kerasgen train` calls it before building a new
+        model, with the --data source (None for `default_data()`) and the
+        arguments given so far (`config`, which win); returns a dict of
+        the others. Raises ValueError for data the family cannot train
+        on. Returns {} by default."""
+        return {}
 
     def data_spec(self):
         """What `fit()` takes and the family produces
@@ -479,10 +508,10 @@ class GenerativeModel(keras.Model):
             raise TypeError(
                 f"{type(self).__name__}.compile() takes a dict of update-step "
                 f"name to optimizer, one per step "
-                f"({[s.name for s in self.update_steps()]}). "
+                f"({[s.name for s in self.all_update_steps()]}). "
                 f"Received: optimizer={optimizer!r}"
             )
-        steps = self.update_steps()
+        steps = self.all_update_steps()
         self._check_steps(steps)
         step_names = [step.name for step in self._gradient_steps(steps)]
         if sorted(step_names) != sorted(optimizer.step_names):
