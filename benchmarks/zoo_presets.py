@@ -91,6 +91,27 @@ PRESETS = {
         "--extractor", "catdog-classifier-64",
         "--data-note", "cat2dog: 1,000 cats (trainA) and 1,000 dogs (trainB) at 64x64; "
                        "measured on the 200 test cats (testA) and dogs (testB)"]),
+    # CelebA 64x64, images 0-8,999 (9,000-9,999 held out for SWD). Narrow
+    # (64 channels up to 16x16, 32 at 32x32, 16 at 64x64) and 800 batches
+    # per phase, to fit about 40 minutes of this 2-core CPU; the paper
+    # trains 800k images per phase with 512 channels.
+    "progan-celeba64": ("progan", [
+        "--data", "../shared/datasets/celeba", "--subset", "0:9000",
+        "--set", "image_size=64", "--set", "latent_dim=128", "--set", "fmap_base=1024",
+        "--set", "fmap_max=64", "--set", "phase_steps=800", "--steps", "7200",
+        "--sample-every", "400", "--checkpoint-every", "400"], [
+        "--metrics", "swd", "--n", "1000",
+        "--data-note", "CelebA (aligned, 64x64), images 1-9,000 of ../shared/datasets/celeba; "
+                       "measured on images 9,001-10,000"]),
+    # One image: cat2dog trainB/dog.1.jpg (128x128), 32 channels at every
+    # scale, 800 batches per scale (the paper: 2,000, up to 128 channels).
+    "singan-dog": ("singan", [
+        "--data", "../shared/datasets/cat2dog/trainB/dog.1.jpg", "--set", "max_size=128",
+        "--set", "max_filters=32", "--set", "steps_per_scale=800", "--steps", "5600",
+        "--sample-every", "400", "--checkpoint-every", "400"], [
+        "--metrics", "swd", "--n", "64",
+        "--data-note", "one image: cat2dog trainB/dog.1.jpg (128x128); samples measured "
+                       "against it"]),
 }
 
 

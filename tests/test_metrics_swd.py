@@ -63,3 +63,16 @@ def test_evaluate_samples_measures_swd_without_a_feature_extractor():
     labels = [row["label"] for row in result["rows"]]
     assert labels == ["SWD x1e3 (Laplacian pyramid 16)", "SWD x1e3 at 16 px"]
     assert result["rows"][0]["value"] > 0
+
+
+def test_one_real_image_is_compared_with_every_sample():
+    # A single-image model (SinGAN): the one image stands against each sample.
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:32, 0:32]
+    image = np.stack([8 * x, 8 * y, 4 * (x + y)], axis=-1)[None].astype("uint8")
+    fakes = rng.integers(0, 256, (8, 32, 32, 3)).astype("uint8")
+    rows = ev.swd_rows(image, fakes, seed=0)
+    expected = multiscale_swd(np.repeat(image, 8, axis=0), fakes, seed=0)
+    assert rows[0]["value"] == pytest.approx(expected["mean"])
+    # Its own copies are closer to it than noise is.
+    assert ev.swd_rows(image, np.repeat(image, 8, axis=0))[0]["value"] < rows[0]["value"] / 3

@@ -393,6 +393,10 @@ def swd_rows(real_images, fake_images, seed=0):
     fake_images = np.asarray(fake_images)
     if real_images.dtype == np.uint8 and fake_images.dtype != np.uint8:
         fake_images = to_uint8(fake_images)  # quantized as the real images are
+    if len(real_images) == 1:
+        # A model of one image (SinGAN): its patches are drawn afresh
+        # against each sample's.
+        real_images = np.repeat(real_images, len(fake_images), axis=0)
     n = min(len(real_images), len(fake_images))
     result = multiscale_swd(real_images[:n], fake_images[:n], seed=seed)
     levels = ", ".join(str(level) for level in result["levels"])
