@@ -473,7 +473,7 @@ def learning_rates(model):
         return {}
     counts = {
         step.name: (int(getattr(step, "repeat", 1)), int(getattr(step, "every", 1)))
-        for step in model.all_update_steps()
+        for step in getattr(model, "all_update_steps", model.update_steps)()
     }
     schedules = keras.optimizers.schedules.LearningRateSchedule
     rates = {}

@@ -169,9 +169,10 @@ class SinGAN(LatentGenerator, GenerativeModel):
     """SinGAN (Shaham et al. 2019), trained coarse to fine on one image.
 
     Args:
-        image_height, image_width: ints. The training image's size (its
-            finest scale). `kerasgen train singan --data photo.jpg` sets
-            them from the photo (`configure_for_data`).
+        image_height: int. The training image's height (its finest
+            scale). `kerasgen train singan` sets it and the width from
+            the image it trains on (`configure_for_data`).
+        image_width: int. The training image's width.
         channels: int. 1 or 3. Defaults to 3.
         max_size: int. The longer side a larger training image is shrunk
             to by `configure_for_data`. Defaults to 250 (the paper's).
@@ -184,15 +185,16 @@ class SinGAN(LatentGenerator, GenerativeModel):
         num_layers: int. Convolutions per network. Defaults to 5.
         steps_per_scale: int or None. Batches per scale; None shares the
             planned run equally among the scales. Defaults to None.
-        d_steps, g_steps: ints. Critic and generator updates per batch.
-            Defaults to 3 and 3.
+        d_steps: int. Critic updates per batch. Defaults to 3.
+        g_steps: int. Generator updates per batch. Defaults to 3.
         lambda_gp: float. Weight of the gradient penalty. Defaults to 0.1.
         reconstruction_weight: float. alpha. Defaults to 10.
         noise_amp: float. sigma_n per unit of the reconstruction's RMSE.
             Defaults to 0.1.
         learning_rate: float. Adam learning rate, x 0.1 after 80% of a
             scale's batches. Defaults to 5e-4.
-        beta_1, beta_2: floats. Adam betas. Defaults to 0.5 and 0.999.
+        beta_1: float. Adam beta_1. Defaults to 0.5.
+        beta_2: float. Adam beta_2. Defaults to 0.999.
         seed: int or None. Seeds z* and the training noise.
 
     Reference:
