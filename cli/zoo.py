@@ -193,12 +193,15 @@ def register_command(name, handle, sha256):
               default="auto", show_default=True,
               help="auto: float16 when every metric agrees with float32's within "
                    "the zoo's tolerance.")
+@click.option("--without-ema", is_flag=True,
+              help="Ship the trained network instead of its moving average (for a run "
+                   "whose ema_decay was too slow for its length); the card says so.")
 @backend_option
 @debug_option
 @user_errors
 @_preset_errors
 def publish_command(run, name, out, datasets, n, extractor, metrics, description,
-                    data_note, notes, weights_dtype, backend):
+                    data_note, notes, weights_dtype, without_ema, backend):
     """Turn a finished run folder into a preset: weights, config, metrics measured
     from the shipped weights, sample grid, model card, sha256 of every file.
 
@@ -222,6 +225,7 @@ def publish_command(run, name, out, datasets, n, extractor, metrics, description
                          datasets=datasets if os.path.isdir(datasets) else None, n=n,
                          extractor=extractor, metrics=chosen, notes=notes_text,
                          data_note=data_note, weights_dtype=weights_dtype,
+                         without_ema=without_ema,
                          progress=lambda text: click.echo(text, err=True))
     from kerasgen.zoo.registry import verify_folder
 

@@ -120,6 +120,24 @@ def test_an_unfinished_run_is_not_published(tiny_preset, tmp_path):
     assert not (tmp_path / "half-done").exists()
 
 
+def test_without_ema_ships_the_trained_generator_and_says_so(tiny_preset, tmp_path):
+    run = tmp_path / "run"
+    result = train_tiny(run, "--steps", "6", "--sample-every", "6", "--set", "ema_decay=0.99")
+    assert result.exit_code == 0, result.output
+    folder = publish(run, "no-ema", out=tmp_path / "no-ema", n=N, without_ema=True,
+                     weights_dtype="float32")
+    preset = kerasgen.DCGAN.from_preset(str(folder))
+    assert preset.ema_decay is None
+    trained = keras.saving.load_model(run / "checkpoint.keras", safe_mode=True)
+    z = trained.sample_latents(4, seed=0)
+    np.testing.assert_allclose(preset.decode(z), np.clip(
+        keras.ops.convert_to_numpy(trained.generator(z)), -1, 1), atol=1e-5)
+    assert not np.allclose(preset.decode(z), trained.decode(z), atol=1e-4)  # not the EMA
+    assert "left out" in (folder / "README.md").read_text()
+    with pytest.raises(PublishError, match="no moving average"):
+        publish(tiny_preset["run"], "x", out=tmp_path / "x", n=N, without_ema=True)
+
+
 def test_publish_on_the_command_line_refuses_a_folder_that_is_no_run(tmp_path):
     (tmp_path / "empty").mkdir()
     result = invoke("zoo", "publish", tmp_path / "empty", "--name", "x",

@@ -418,6 +418,8 @@ def write_card(name, model, metadata, notes=""):
         f"| training | {train['steps']:,} steps of batch {train['batch_size']}, seed "
         f"{train['seed']}, {metadata['backend']} backend |",
         f"| training time | {minutes} on {describe_machine(train.get('machine') or {})} |",
+        *([f"| network | {metadata['shipped_network']} |"]
+          if metadata.get("shipped_network") else []),
         f"| weights | {metadata['weights_dtype']}, "
         f"{metadata['weights_bytes'] / 2**20:.1f} MiB, {metadata['parameters']:,} parameters |",
         f"| kerasgen | {metadata['version']} (Keras {metadata['keras']}) |", "",
@@ -441,6 +443,17 @@ def write_card(name, model, metadata, notes=""):
 # --- Publish ----------------------------------------------------------------------
 
 
+def _without_average(model, run_folder):
+    """The weights of `model` less its EMA copy's, in `get_weights` order."""
+    if getattr(model, "ema_decay", None) is None:
+        raise PublishError(f"The run {run_folder} keeps no moving average to leave out. "
+                           f"Received: without_ema=True")
+    average = {id(v) for v in getattr(model, f"{model.ema_network}_ema").weights}
+    import keras
+
+    return [keras.ops.convert_to_numpy(v) for v in model.weights if id(v) not in average]
+
+
 def _family_summary(family):
     from kerasgen.models import registry as families
 
@@ -449,7 +462,7 @@ def _family_summary(family):
 
 def publish(run_folder, name, *, out=None, description=None, datasets=None, n=None,
             extractor=None, metrics=None, notes="", data_note=None, license=None,
-            weights_dtype="auto", progress=None):
+            weights_dtype="auto", without_ema=False, progress=None):
     """Turns a finished run folder into the preset folder `out` (default:
     `zoo/<name>` in the shipped zoo, which is then re-indexed).
 
@@ -469,6 +482,9 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
         license: the card's license paragraph.
         weights_dtype: `"auto"` (float16 when the metrics agree within
             `TOLERANCE`), `"float16"` or `"float32"`.
+        without_ema: bool. Ship the trained network instead of its moving
+            average (the preset's `ema_decay` is then None), for a run whose
+            average was too slow for its length; the card says so.
         progress: a callable taking a line of text, or None.
 
     Returns:
@@ -496,10 +512,14 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         config = preset_config(model)
+        values = model.get_weights()
+        if without_ema:
+            values = _without_average(model, run_folder)
+            config["config"]["ema_decay"] = None
         # The weights alone: a copy built from the config, so that the run's
         # optimizer state (twice the weights again, for Adam) stays out.
         bare = registry.model_from_preset_config(config, "the run's config")
-        bare.set_weights(model.get_weights())
+        bare.set_weights(values)
         float32_path = scratch / "float32.weights.h5"
         bare.save_weights(float32_path)
         float16_path = scratch / "float16.weights.h5"
@@ -550,6 +570,8 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
             "parameters": int(sum(np.prod(v.shape) for v in shipped_model.weights)),
             "weights_dtype": "float16" if use16 else "float32",
             "weights_bytes": sum(os.path.getsize(path) for path in weights_files.values()),
+            "shipped_network": ("trained (the run's moving average, decay "
+                                f"{model.ema_decay}, left out)" if without_ema else None),
             "evaluation": evaluation, "tolerance": TOLERANCE,
             "metrics": rows, "float32_metrics": None if not use16 else float32_rows,
             "published": time.strftime("%Y-%m-%d"), "published_on": machine_info(),
