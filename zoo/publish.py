@@ -209,6 +209,7 @@ def default_evaluation(model, run, datasets=None, n=None, extractor=None, metric
     """The evaluation settings a preset of `model` (trained by `run`) gets:
     held-out images and the family's measures. Returns a dict for
     `metadata.json`'s `evaluation`."""
+    from kerasgen.metrics.evaluate import PIXEL_METRICS
     from kerasgen.metrics.evaluate import default_extractor
     from kerasgen.models.interfaces import provides
 
@@ -227,15 +228,26 @@ def default_evaluation(model, run, datasets=None, n=None, extractor=None, metric
                                "classifier: pass --extractor (e.g. catdog-classifier-64).")
         return evaluation
     held_out = _complement(train.get("subset"))
-    extractor = extractor or default_extractor(spec.shape)
+    if extractor is None and not (metrics and set(metrics) <= set(PIXEL_METRICS)):
+        extractor = default_extractor(spec.shape)  # pixel metrics need none
     evaluation.update(
         kind="samples", subset=held_out, split="train" if held_out else "test",
         n=n or DEFAULT_N, extractor=extractor,
         metrics=metrics or (["fid", "classes"] if extractor == "lenet-mnist" else ["fid"]))
+    if _one_image(train.get("data")):
+        # A model of one image (SinGAN) is measured against that image.
+        evaluation.update(split="train", reference="training image")
     if metrics is None and provides(model, "log_prob"):
         # A density family's own measure: the held-out images' likelihood.
         evaluation["metrics"] = evaluation["metrics"] + ["bpd"]
     return evaluation
+
+
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def _one_image(data):
+    return bool(data) and os.path.isfile(data) and str(data).lower().endswith(_IMAGE_EXTENSIONS)
 
 
 def _data_path(evaluation, datasets):
@@ -384,9 +396,14 @@ def _describe_evaluation(evaluation, conditional=False):
     if evaluation["kind"] == "samples":
         held = (f"images {evaluation['subset']} of {where}" if evaluation.get("subset")
                 else f"the {evaluation['split']} split of {where}")
+        held += ", held out from training"
+        if evaluation.get("reference") == "training image":
+            held = f"the one image it learned, {where}"
         balanced = ", one class in turn" if conditional else ""
+        features = (f"; features of `{evaluation['extractor']}`"
+                    if evaluation.get("extractor") else "")
         return (f"{evaluation['n']:,} samples (seed {evaluation['seed']}{balanced}) against "
-                f"{held}, held out from training; features of `{evaluation['extractor']}`")
+                f"{held}{features}")
     return (f"the {evaluation['split']} split of {where} (every image, up to "
             f"{evaluation['n']:,}), direction {evaluation['direction']}"
             + (f"; judged by `{evaluation['extractor']}`" if evaluation.get("extractor")
