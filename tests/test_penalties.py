@@ -54,6 +54,20 @@ def test_gradient_penalty_of_a_linear_critic(norm):
     assert float(gp) == pytest.approx(lambda_gp * (norm - 1.0) ** 2, rel=1e-5)
 
 
+def test_per_pixel_penalty_takes_the_norm_over_channels_at_each_pixel():
+    # A 1x1 convolution with weights w per channel: the gradient at every
+    # pixel of the summed scores is w, so each pixel's norm is ||w||, while
+    # the whole image's is ||w|| times the square root of the pixel count.
+    critic = keras.Sequential([keras.Input((4, 4, 3)),
+                               keras.layers.Conv2D(1, 1, use_bias=False)])
+    critic.set_weights([np.array([0.6, 0.0, 0.8], "float32").reshape(1, 1, 3, 1) * 2.0])
+    real = np.random.default_rng(0).uniform(-1, 1, (2, 4, 4, 3)).astype("float32")
+    per_pixel = gradient_penalty(critic, real, -real, epsilon=np.full(2, 0.5), per_pixel=True)
+    whole = gradient_penalty(critic, real, -real, epsilon=np.full(2, 0.5))
+    assert float(per_pixel) == pytest.approx((2.0 - 1.0) ** 2, rel=1e-5)
+    assert float(whole) == pytest.approx((2.0 * 4 - 1.0) ** 2, rel=1e-5)
+
+
 def test_gradient_penalty_interpolates_where_told():
     # f(x) = sum(x^2)/2 has gradient x, so ||grad f(x_hat)|| = ||x_hat||:
     # with eps = 1 the penalty is evaluated at the real images only.

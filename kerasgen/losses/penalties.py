@@ -25,7 +25,7 @@ def _squared_norms(gradients):
     return ops.sum(ops.square(flat), axis=-1)
 
 
-def gradient_penalty(critic, real, fake, epsilon=None, seed_generator=None):
+def gradient_penalty(critic, real, fake, epsilon=None, seed_generator=None, per_pixel=False):
     """WGAN-GP's penalty `E[(||grad D(x_hat)|| - 1)^2]` at random interpolates.
 
     Args:
@@ -38,6 +38,12 @@ def gradient_penalty(critic, real, fake, epsilon=None, seed_generator=None):
             `seed_generator`. Defaults to None.
         seed_generator: `keras.random.SeedGenerator` or None. Defaults to
             None.
+        per_pixel: bool. False: the norm of each example's whole gradient
+            (the paper's). True: the norm over the channels at each pixel,
+            then the mean over the pixels, for a patch critic whose scores
+            are summed (SinGAN's code): a whole-image norm of a sum of
+            hundreds of patch scores would hold each patch's gradient to a
+            tiny fraction of 1. Defaults to False.
 
     Returns:
         A scalar tensor (not yet multiplied by `lambda_gp`).
@@ -68,7 +74,8 @@ def gradient_penalty(critic, real, fake, epsilon=None, seed_generator=None):
     interpolates = epsilon * real + (1.0 - epsilon) * fake
     gradients = input_gradient(lambda x: critic(x, training=True), interpolates)
     # The small constant keeps the norm's gradient finite at zero.
-    norms = ops.sqrt(_squared_norms(gradients) + 1e-12)
+    squares = ops.sum(ops.square(gradients), axis=-1) if per_pixel else _squared_norms(gradients)
+    norms = ops.sqrt(squares + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
 
 

@@ -38,6 +38,11 @@ Notation:
 | `reconstruction_weight` | alpha = 10                                   |
 | `lambda_gp`             | the WGAN-GP weight, 0.1                      |
 
+The gradient penalty is taken per pixel (the norm over channels of the
+gradient of the summed patch scores, then the mean), as the authors' code
+does; a whole-image norm holds the critic so flat that it cannot tell
+colour noise from the image.
+
 Deviations:
 - Convolutions pad with zeros at every layer ("same"); the authors' code
   pads the input once and uses valid convolutions.
@@ -282,7 +287,10 @@ class SinGAN(LatentGenerator, GenerativeModel):
         self.reconstruction_noise = self.add_weight(
             shape=coarsest + (channels,), initializer="zeros", trainable=False,
             name="reconstruction_noise")
-        self.reconstruction_noise.assign(np.random.default_rng(seed).standard_normal(
+        # A stream of its own: seeded like sample_latents, z* would be the
+        # first sample's coarsest noise map.
+        stream = None if seed is None else [int(seed), 0x5A]
+        self.reconstruction_noise.assign(np.random.default_rng(stream).standard_normal(
             coarsest + (channels,)).astype("float32"))
         # 1 at the coarsest scale (noise alone); 0 at the others until
         # their training measures them.
@@ -435,7 +443,9 @@ class SinGAN(LatentGenerator, GenerativeModel):
         fake = ops.stop_gradient(self._fake(ops.shape(real)[0], k))
         critic = getattr(self, f"discriminator_{k}")
         wasserstein = ops.mean(critic(fake, training=True)) - ops.mean(critic(real, training=True))
-        gp = gradient_penalty(critic, real, fake, seed_generator=self.seed_generator)
+        # Per pixel, as the authors' code: the critic's score is a sum of patches.
+        gp = gradient_penalty(critic, real, fake, seed_generator=self.seed_generator,
+                              per_pixel=True)
         loss = wasserstein + self.lambda_gp * gp
         return loss, {"d_loss": loss, "gp": gp}
 
