@@ -108,12 +108,12 @@ PRESETS = {
     # The same faces and held-out split. As narrow as progan-celeba64, a
     # 4-layer mapping (the paper: 8) to 128-d w, batch 16 (the paper: 32),
     # R1 gamma 0.1 (StyleGAN2-ADA's 0.0002 N^2 / batch gives 0.05 at 64x64)
-    # and an EMA of 0.99, which a run of 4,000 steps can fill.
+    # and an EMA of 0.99, which a run of 3,000 steps can fill.
     "stylegan2-celeba64": ("stylegan2", [
         "--data", "../shared/datasets/celeba", "--subset", "0:9000", "--batch-size", "16",
         "--set", "image_size=64", "--set", "latent_dim=128", "--set", "w_dim=128",
         "--set", "mapping_layers=4", "--set", "fmap_base=1024", "--set", "fmap_max=64",
-        "--set", "r1_gamma=0.1", "--set", "ema_decay=0.99", "--steps", "4000",
+        "--set", "r1_gamma=0.1", "--set", "ema_decay=0.99", "--steps", "3000",
         "--sample-every", "400", "--checkpoint-every", "400"], [
         "--metrics", "swd", "--n", "1000",
         "--data-note", "CelebA (aligned, 64x64), images 1-9,000 of ../shared/datasets/celeba; "
