@@ -8,6 +8,7 @@ import pytest
 import kerasgen
 from family_contract import run_family_test
 from kerasgen.layers.style import ModulatedConv2D
+from kerasgen.models.interfaces import provides
 from kerasgen.models.stylegan2 import mix_styles
 
 TINY = dict(image_size=8, channels=1, latent_dim=8, w_dim=8, mapping_layers=2,
@@ -140,3 +141,17 @@ def test_the_mix_command_draws_sources_and_their_mixes(tmp_path):
     bad = invoke("mix", tmp_path / "stylegan2.keras", "--coarse", "a", "--fine", "2",
                  "--out", out)
     assert_one_line_error(bad, code=2)
+
+
+def test_w_space_is_a_latent_interface_whose_samples_are_the_models():
+    model = kerasgen.StyleGAN2(image_size=8, channels=1, latent_dim=8, w_dim=6,
+                               mapping_layers=2, fmap_base=16, fmap_max=8)
+    space = model.w_space()
+    assert provides(space, "decode") and provides(space, "sample_latents")
+    w = space.sample_latents(3, seed=4)
+    assert w.shape == (3, 6)
+    np.testing.assert_allclose(space.sample(3, seed=4), model.sample(3, seed=4), atol=1e-6)
+    # psi 0: every w is the mean w, so every image is the mean w's image.
+    mean = model.w_space(psi=0.0).sample(2, seed=1)
+    np.testing.assert_allclose(mean[0], mean[1], atol=1e-6)
+    np.testing.assert_allclose(space.decode(np.asarray(model.w_avg)[None]), mean[:1], atol=1e-6)

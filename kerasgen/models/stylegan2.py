@@ -38,6 +38,8 @@ Deviations:
 - The lazy R1 step has its own Adam (the paper's shares the main one with
   a corrected learning rate and betas).
 - No path-length regularization yet; no mixed-precision layers.
+- W is a latent space through `w_space()`, not the model's own
+  `sample_latents` (which stays Z, as the export's `generate(z)`).
 - The minibatch standard deviation is over the whole batch (the paper's
   groups of 4), as in `kerasgen.models.progan`.
 """
@@ -381,6 +383,24 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         images = self.sampling_network("generator").synthesis(ops.convert_to_tensor(ws))
         return ops.clip(images, -1.0, 1.0)
 
+    def w_space(self, psi=None):
+        """The latent interface in W instead of Z (`WSpace`): latents are
+        w = f(z), truncated by `psi`, decoded with one w for every layer,
+        so the latent tools (interpolation, arithmetic, directions) work
+        in the space where StyleGAN's edits are made.
+
+        Example:
+
+        ```python
+        model = StyleGAN2(image_size=8, channels=1, latent_dim=8, w_dim=6,
+                          mapping_layers=2, fmap_base=16, fmap_max=8)
+        space = model.w_space()
+        space.sample_latents(3, seed=0).shape, space.sample(3, seed=0).shape
+        # ((3, 6), (3, 8, 8, 1))
+        ```
+        """
+        return WSpace(self, psi)
+
     @property
     def coarse_layers(self):
         """The synthesis layers of the 4x4 and 8x8 resolutions, the
@@ -481,3 +501,37 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
             beta_1=self.beta_1, beta_2=self.beta_2,
         )
         return config
+
+
+class WSpace(LatentGenerator):
+    """StyleGAN2's W as a latent space (`StyleGAN2.w_space()`): the same
+    latent interface as the model's own Z (`sample_latents`, `decode`,
+    `sample`), with latents `(n, w_dim)`. `sample_latents(n, seed)` maps
+    the model's z of that seed through f (and truncation), so
+    `space.sample(n, seed)` is `model.sample(n, seed)` at the same psi.
+
+    Args:
+        model: a `StyleGAN2`.
+        psi: float or None. Truncation of the sampled w (None: the model's
+            `truncation_psi`).
+    """
+
+    num_classes = 0
+
+    def __init__(self, model, psi=None):
+        self.model, self.psi = model, psi
+
+    @property
+    def latent_dim(self):
+        return int(self.model.w_dim)
+
+    def sample_latents(self, n, seed=None):
+        """w = truncate(f(z)) for the model's z of `seed`, float32 numpy."""
+        z = self.model.sample_latents(n, seed)
+        styles = self.model.styles(z, self.psi)
+        return ops.convert_to_numpy(styles[:, 0]).astype("float32")
+
+    def decode_tensor(self, latents, labels=None):
+        """The images of w, one w for every synthesis layer."""
+        w = ops.convert_to_tensor(latents, "float32")
+        return self.model.synthesize(ops.repeat(w[:, None], self.model.num_ws, axis=1))
