@@ -243,11 +243,10 @@ def default_evaluation(model, run, datasets=None, n=None, extractor=None, metric
     return evaluation
 
 
-_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-
-
 def _one_image(data):
-    return bool(data) and os.path.isfile(data) and str(data).lower().endswith(_IMAGE_EXTENSIONS)
+    from kerasgen.data.sources import IMAGE_EXTENSIONS
+
+    return bool(data) and os.path.isfile(data) and str(data).lower().endswith(IMAGE_EXTENSIONS)
 
 
 def _data_path(evaluation, datasets):
