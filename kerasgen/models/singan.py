@@ -399,11 +399,9 @@ class SinGAN(LatentGenerator, GenerativeModel):
         the coarsest scale."""
         if k == 0:
             return None
-        noises = [self._reconstruction_noises(n, 0)] if reconstruction else [self._noise(n, 0)]
-        for j in range(1, k):
-            noises.append(self._reconstruction_noises(n, j) if reconstruction
-                          else self._noise(n, j))
-        return ops.stop_gradient(self._run_scales(noises, self.sizes[:k]))
+        draw = self._reconstruction_noises if reconstruction else self._noise
+        return ops.stop_gradient(self._run_scales([draw(n, j) for j in range(k)],
+                                                  self.sizes[:k]))
 
     def _reconstruction_noises(self, n, k):
         if k == 0:
