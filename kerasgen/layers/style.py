@@ -19,8 +19,66 @@ import math
 import keras
 from keras import ops
 
+from kerasgen.layers.progressive import EqualizedConv2D
 from kerasgen.layers.progressive import EqualizedDense
+from kerasgen.layers.progressive import downsample
 from kerasgen.layers.progressive import upsample as upsample_nearest
+
+SQRT2 = math.sqrt(2.0)
+
+
+def lrelu(x):
+    """StyleGAN2's `bias_act`: a leaky ReLU (0.2) times sqrt(2), which keeps
+    the variance of He-initialized layers.
+
+    Example:
+
+    ```python
+    import numpy as np
+    float(lrelu(np.array([-1.0, 1.0], "float32"))[0])  # -0.2 * sqrt(2)
+    ```
+    """
+    return ops.leaky_relu(x, 0.2) * SQRT2
+
+
+def residual_down_block(size, filters_in, filters_out):
+    """The layers of one block of StyleGAN2's residual discriminator (figure
+    7c) at resolution `size`, built: `(conv0, conv1, skip)`, two 3x3
+    convolutions and the 1x1 skip. `residual_down` runs them.
+
+    Example:
+
+    ```python
+    conv0, conv1, skip = residual_down_block(8, 4, 6)
+    skip.name, conv1.filters  # ('skip_8x8', 6)
+    ```
+    """
+    conv0 = EqualizedConv2D(filters_in, 3, name=f"conv_{size}x{size}_0")
+    conv0.build((None, size, size, filters_in))
+    conv1 = EqualizedConv2D(filters_out, 3, name=f"conv_{size}x{size}_1")
+    conv1.build((None, size // 2, size // 2, filters_in))
+    skip = EqualizedConv2D(filters_out, 1, gain=1.0, use_bias=False,
+                           name=f"skip_{size}x{size}")
+    skip.build((None, size // 2, size // 2, filters_in))
+    return conv0, conv1, skip
+
+
+def residual_down(x, block):
+    """One residual block of `residual_down_block`: two 3x3 convolutions with
+    a halving between them, beside a halved 1x1 skip, summed and scaled by
+    1/sqrt(2) (the sum of two unit-variance paths).
+
+    Example:
+
+    ```python
+    import numpy as np
+    block = residual_down_block(8, 4, 6)
+    residual_down(np.ones((1, 8, 8, 4), "float32"), block).shape  # (1, 4, 4, 6)
+    ```
+    """
+    conv0, conv1, skip = block
+    h = lrelu(conv1(downsample(lrelu(conv0(x)))))
+    return (skip(downsample(x)) + h) * (1.0 / SQRT2)
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")

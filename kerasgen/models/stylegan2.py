@@ -44,19 +44,20 @@ Deviations:
   groups of 4), as in `kerasgen.models.progan`.
 """
 
-import math
-
 import keras
 from keras import ops
 
 from kerasgen.layers.progressive import CriticHead
 from kerasgen.layers.progressive import EqualizedConv2D
 from kerasgen.layers.progressive import EqualizedDense
-from kerasgen.layers.progressive import downsample
 from kerasgen.layers.progressive import resolution_levels
 from kerasgen.layers.progressive import upsample
+from kerasgen.layers.style import SQRT2
 from kerasgen.layers.style import ModulatedConv2D
 from kerasgen.layers.style import NoiseInjection
+from kerasgen.layers.style import lrelu
+from kerasgen.layers.style import residual_down
+from kerasgen.layers.style import residual_down_block
 from kerasgen.losses import r1_penalty
 from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.models.progan import feature_maps
@@ -66,12 +67,6 @@ from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils import arguments
 
-_SQRT2 = math.sqrt(2.0)
-
-
-def _lrelu(x):
-    # The paper's bias_act: leaky ReLU (0.2) times sqrt(2).
-    return ops.leaky_relu(x, 0.2) * _SQRT2
 
 
 def mix_styles(ws_a, ws_b, crossover):
@@ -178,7 +173,7 @@ class StyleGenerator(keras.Model):
                     noise = keras.random.normal((n, x.shape[1], x.shape[2], 1),
                                                 seed=seed_generator)
                 x = self.noises[layer](x, noise)
-                x = _lrelu(x + ops.cast(self.biases[layer], x.dtype))
+                x = lrelu(x + ops.cast(self.biases[layer], x.dtype))
                 layer += 1
             rgb = self.to_rgb[k]([x, ws[:, 2 * k + 1]]) + self.rgb_biases[k]
             image = rgb if image is None else upsample(image) + rgb
@@ -221,25 +216,16 @@ class ResidualDiscriminator(keras.Model):
         self.from_rgb.build((None, image_size, image_size, channels))
         self.blocks = []
         for k in range(top, 0, -1):
-            size = 4 * 2**k
-            conv0 = EqualizedConv2D(width[k], 3, name=f"conv_{size}x{size}_0")
-            conv0.build((None, size, size, width[k]))
-            conv1 = EqualizedConv2D(width[k - 1], 3, name=f"conv_{size}x{size}_1")
-            conv1.build((None, size // 2, size // 2, width[k]))
-            skip = EqualizedConv2D(width[k - 1], 1, gain=1.0, use_bias=False,
-                                   name=f"skip_{size}x{size}")
-            skip.build((None, size // 2, size // 2, width[k]))
-            self.blocks.append((conv0, conv1, skip))
-        self.head = CriticHead(width[0], activation_gain=_SQRT2, name="head")
+            self.blocks.append(residual_down_block(4 * 2**k, width[k], width[k - 1]))
+        self.head = CriticHead(width[0], activation_gain=SQRT2, name="head")
         self.head.build()
         self.width = width
         self.built = True
 
     def call(self, images, training=False):
-        x = _lrelu(self.from_rgb(images))
-        for conv0, conv1, skip in self.blocks:
-            h = _lrelu(conv1(downsample(_lrelu(conv0(x)))))
-            x = (skip(downsample(x)) + h) * (1.0 / _SQRT2)
+        x = lrelu(self.from_rgb(images))
+        for block in self.blocks:
+            x = residual_down(x, block)
         return self.head(x)
 
     def get_config(self):
