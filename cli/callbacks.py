@@ -288,6 +288,33 @@ class SampleGrid(_StepCallback):
         logger.debug("step %d: samples %s", self.step, path)
 
 
+class SwapGrid(SampleGrid):
+    """`SampleGrid` for a family that swaps structure and texture: writes
+    `model.swap_figure(structure_images, texture_images)` (the textures
+    along the top, the structures down the left) on images fixed for the
+    whole run.
+
+    Example:
+
+    ```python
+    import numpy as np
+    grid = SwapGrid("samples", 100, 500, structure_images=np.zeros((2, 8, 8, 3)),
+                    texture_images=np.zeros((3, 8, 8, 3)))
+    grid.texture_images.shape  # (3, 8, 8, 3)
+    ```
+    """
+
+    def __init__(self, folder, every, total, *, structure_images, texture_images,
+                 summary=None):
+        super().__init__(folder, every, total, n=len(structure_images), summary=summary)
+        self.structure_images = np.asarray(structure_images, np.float32)
+        self.texture_images = np.asarray(texture_images, np.float32)
+
+    def picture(self):
+        images, nrow = self.model.swap_figure(self.structure_images, self.texture_images)
+        return upscale(make_grid(images, nrow=nrow))
+
+
 class TranslationStrips(SampleGrid):
     """`SampleGrid` for a family that translates: writes
     `model.translation_rows(images_a, images_b)` (one row per image, e.g.

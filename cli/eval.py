@@ -6,7 +6,9 @@ feature extractor (`kerasgen.metrics.evaluate.evaluate_samples`). A model
 that translates is measured on the held-out split of its pairs: L1, PSNR
 and SSIM to the ground truth when paired (pix2pix), the share judged to be
 of the target domain and the FID to it when unpaired (CycleGAN, with a
-domain classifier such as `catdog-classifier-64`). The table names the
+domain classifier such as `catdog-classifier-64`). A swapping autoencoder
+is measured on held-out images of `--data`: the SWD of its structure/texture
+swaps to them, and its reconstructions' L1, PSNR and SSIM. The table names the
 extractor beside every number; `--json` writes the numbers with every
 setting needed to reproduce them.
 """
@@ -146,6 +148,14 @@ def evaluate(source, data, split, subset, metrics, n, extractor, weights, downlo
             extractor=extractor, seed=seed, batch_size=batch_size,
             data_name=f"{real.source}-{split or 'train'}", cache=not no_cache,
             progress=_progress)
+    elif provides(model, "swap"):
+        if direction is not None:
+            raise UsageMistake("--direction is for translation models. "
+                               f"Received: --direction {direction}")
+        real = _real_images(data, spec, split or "train", n, subset)
+        result = _as_usage_mistake(
+            ev.evaluate_swaps, model, real.images, chosen or ev.SWAP_METRICS, seed=seed,
+            data_name=f"{real.source}-{split or 'train'}")
     else:
         raise UsageMistake(f"{type(model).__name__} neither samples nor translates: "
                            "there is nothing kerasgen eval can measure.")

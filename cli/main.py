@@ -435,8 +435,7 @@ def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, s
     from kerasgen.utils.images import upscale
 
     try:
-        require(model, "sample", hint="It translates images: use `kerasgen "
-                "translate CHECKPOINT IMAGES... --out DIR`.")
+        require(model, "sample", hint=what_it_does(model))
     except ValueError as error:
         raise usage_mistake(error) from error
     options = sampling_options(model, steps=steps, guidance=guidance, eta=eta,
@@ -591,6 +590,95 @@ def inject(checkpoint, image, start, mask, n, seed, out, scale, allow_nonfinite,
     strip = np.concatenate([np.clip(keras.ops.convert_to_numpy(shown), -1, 1), results])
     save_png(upscale(make_grid(strip, nrow=n + 1), factor=scale), out)
     click.echo(f"Wrote {n} results of {image} injected into {resolved[1]} to {out}")
+
+
+@cli.command()
+@click.argument("checkpoint", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--structure", "structure", required=True, multiple=True, metavar="PATH",
+              help="Image file or folder (repeatable): the structure sources, one row "
+                   "each.")
+@click.option("--texture", "texture", required=True, multiple=True, metavar="PATH",
+              help="Image file or folder (repeatable): the texture sources, one column "
+                   "each.")
+@click.option("--max-images", type=click.IntRange(min=1), default=8, show_default=True,
+              help="At most this many images from each of --structure and --texture.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str),
+              default="swap.png", show_default=True, help="PNG file to write.")
+@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
+              help="Enlarge the figure by this integer factor; auto: until its long "
+                   f"side is {VIEW_SIZE} px or more.")
+@allow_nonfinite_option
+@backend_option
+@debug_option
+@user_errors
+def swap(checkpoint, structure, texture, max_images, out, scale, allow_nonfinite, backend):
+    """Structure/texture swap figure: the texture sources along the top,
+    the structure sources down the left, and in each cell the row's
+    structure with the column's texture (swapping autoencoder).
+
+    Example: kerasgen swap swapae-celeba64 --structure faces/a.jpg --texture faces/ --out swap.png
+    """
+    select_backend(backend)
+    check_png_path(out, "--out")
+    resolved = resolve_source(checkpoint)
+    model = load_source(resolved, allow_nonfinite=allow_nonfinite)
+    from kerasgen.models.interfaces import require
+    from kerasgen.utils.images import make_grid
+    from kerasgen.utils.images import save_png
+    from kerasgen.utils.images import upscale
+
+    try:
+        require(model, "swap", hint=what_it_does(model))
+    except ValueError as error:
+        raise usage_mistake(error) from error
+    structures = _images_of(model, structure, max_images, "--structure")
+    textures = _images_of(model, texture, max_images, "--texture")
+    images, nrow = model.swap_figure(structures, textures)
+    save_png(upscale(make_grid(images, nrow=nrow), factor=scale), out)
+    click.echo(f"Wrote a {len(structures)} x {len(textures)} swap figure of {resolved[1]} "
+               f"to {out}")
+
+
+def _images_of(model, paths, max_images, option):
+    """Images in [-1, 1] at the model's size from files or folders, at most
+    `max_images` in all."""
+    import numpy as np
+
+    from kerasgen.data import load_images
+    from kerasgen.data import to_unit_range
+
+    spec = model.data_spec()
+    found = []
+    for path in paths:
+        if not os.path.exists(path):
+            raise UserError(f"{option}: no such file or folder: {path}")
+        try:
+            data = load_images(path, image_size=spec.image_size, channels=spec.channels,
+                               max_images=max_images - sum(len(f) for f in found))
+        except ValueError as error:
+            raise UserError(f"{option} {path}: {error}") from error
+        found.append(to_unit_range(data.images))
+        if sum(len(f) for f in found) >= max_images:
+            break
+    return np.concatenate(found)[:max_images]
+
+
+#: What the commands do with each capability, for the one-line refusals.
+USES = {"sample": "draw samples with `kerasgen sample CHECKPOINT`",
+        "translate": "translate images with `kerasgen translate CHECKPOINT IMAGES... "
+                     "--out DIR`",
+        "swap": "swap structure and texture with `kerasgen swap CHECKPOINT --structure "
+                "IMAGES --texture IMAGES`",
+        "mix": "mix styles with `kerasgen mix CHECKPOINT --coarse SEEDS --fine SEEDS`"}
+
+
+def what_it_does(model):
+    """A refusal's hint: the commands that work on `model`, from what it
+    provides ("" when none of them does)."""
+    from kerasgen.models.interfaces import provides
+
+    uses = [text for interface, text in USES.items() if provides(model, interface)]
+    return f"It can: {'; '.join(uses)}." if uses else ""
 
 
 def sampling_options(model, **given):

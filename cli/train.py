@@ -467,6 +467,8 @@ class _Run:
             self.sampler = "grid"
         elif provides(model, "translate"):
             self.sampler = "strips"
+        elif provides(model, "swap"):
+            self.sampler = "swap"
         self._resolve_sampling_options(cls)
         loader = _LOADERS.get(spec.kind)
         if loader is None:
@@ -789,6 +791,17 @@ class _Run:
                 folder, every, total, images_a=images_a, images_b=images_b,
                 captions=getattr(model, "strip_captions", ()), summary=summary,
             )
+        if self.sampler == "swap":
+            from kerasgen.data import to_unit_range
+
+            # The first training images, fixed for the run: structures down
+            # the left, textures along the top.
+            images = to_unit_range(data.data.images[:2 * MAX_STRIP_IMAGES])
+            half = len(images) // 2
+            return callbacks_lib.SwapGrid(
+                folder, every, total, structure_images=images[:half],
+                texture_images=images[half:], summary=summary,
+            )
         logger.info("%s provides neither `sample` nor `translate`: no samples/.",
                     type(model).__name__)
         return None
@@ -807,6 +820,11 @@ class _Run:
         extractor = options["eval_extractor"]
         check_extractor_name(extractor, "--eval-extractor")
         n = options["eval_n"]
+        if self.sampler == "swap":
+            raise UsageMistake(
+                f"--eval-every measures samples or translations; {type(model).__name__} "
+                "swaps images: measure a checkpoint with `kerasgen eval` instead. "
+                f"Received: --eval-every {options['eval_every']}")
         if self.sampler == "strips":
             inputs, targets, _ = data.strip_images(n)
             if not getattr(model, "paired", False) and extractor is None:

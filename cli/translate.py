@@ -23,6 +23,7 @@ from kerasgen.cli.main import load_source
 from kerasgen.cli.main import resolve_source
 from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import usage_mistake
+from kerasgen.cli.main import what_it_does
 from kerasgen.cli.main import user_errors
 
 logger = logging.getLogger("kerasgen.cli")
@@ -123,9 +124,7 @@ def translation_direction(model, direction):
     from kerasgen.models.interfaces import require
 
     try:
-        require(model, "translate", hint=(
-            f"The checkpoint holds a {type(model).__name__}, which does not "
-            "translate images: draw samples with `kerasgen sample CHECKPOINT`."))
+        require(model, "translate", hint=what_it_does(model))
     except ValueError as error:
         raise usage_mistake(error) from error
     own = model.data_spec().direction

@@ -309,7 +309,7 @@ def test_translate_mistakes(cyclegan_run, images, tmp_path):
     dcgan.save(tmp_path / "dcgan.keras")
     result = invoke("translate", tmp_path / "dcgan.keras", images, "--out", tmp_path / "out")
     assert_one_line_error(result, code=2)
-    assert "DCGAN, which does not translate" in result.stderr
+    assert "DCGAN does not provide `translate`" in result.stderr
     assert "kerasgen sample" in result.stderr
 
     result = invoke("translate", tmp_path / "nothing.keras", images, "--out", tmp_path / "out")

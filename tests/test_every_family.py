@@ -2,8 +2,8 @@
 
 Parametrized over the registry, so a family added under `kerasgen/models/`
 is covered here without editing this file: `kerasgen train` a few steps on
-the embedded data, then `sample` or `translate` (whichever the family
-declares; the other must answer in one line), and on TensorFlow `export`
+the embedded data, then `sample`, `translate` or `swap` (whichever the
+family declares; the others must answer in one line), and on TensorFlow `export`
 to a SavedModel and a TFLite file whose every builtin signature matches the
 family's own endpoint run in Keras.
 """
@@ -61,28 +61,36 @@ def trained(request, tmp_path_factory):
     return family, folder
 
 
-def test_sample_or_translate_as_declared(trained, tmp_path):
+#: What each way of using a model runs on the command line, with the
+#: command a refusal points to.
+USES = ("sample", "translate", "swap")
+
+
+def test_sample_translate_or_swap_as_declared(trained, tmp_path):
     family, folder = trained
     cls = get_family(family)
-    assert provides(cls, "sample") or provides(cls, "translate"), family
-    grid = tmp_path / "grid.png"
-    sampled = invoke("sample", folder, "--n", 4, "--out", grid)
-    if provides(cls, "sample"):
-        assert sampled.exit_code == 0, sampled.output
-        assert grid.is_file()
-    else:
-        assert_one_line_error(sampled)
-        assert "translate" in sampled.stderr
+    declared = [use for use in USES if provides(cls, use)]
+    assert declared, family
     samples = sorted(os.listdir(folder / "samples"))
-    assert samples, "no sample grid or strip written"
-    translated = invoke("translate", folder, folder / "samples" / samples[-1],
-                        "--out", tmp_path / "translated")
-    if provides(cls, "translate"):
-        assert translated.exit_code == 0, translated.output
-        assert os.listdir(tmp_path / "translated")
-    else:
-        assert_one_line_error(translated)
-        assert "sample" in translated.stderr
+    assert samples, "no sample grid, strip or swap figure written"
+    picture = folder / "samples" / samples[-1]
+    runs = {
+        "sample": lambda: invoke("sample", folder, "--n", 4, "--out", tmp_path / "grid.png"),
+        "translate": lambda: invoke("translate", folder, picture,
+                                    "--out", tmp_path / "translated"),
+        "swap": lambda: invoke("swap", folder, "--structure", picture, "--texture", picture,
+                               "--out", tmp_path / "swap.png"),
+    }
+    for use in USES:
+        result = runs[use]()
+        if use in declared:
+            assert result.exit_code == 0, result.output
+            assert any(tmp_path.iterdir())
+        else:
+            # Refused in one line that names a command the family does have.
+            assert_one_line_error(result)
+            assert any(f"kerasgen {other}" in result.stderr for other in declared), (
+                use, result.stderr)
 
 
 @pytest.mark.skipif(not ON_TF, reason="export runs on TensorFlow (checked on the TF run)")

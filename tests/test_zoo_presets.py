@@ -100,6 +100,10 @@ def test_a_preset_loads_in_one_line_and_generates(name):
     if "sample" in model.interfaces:
         images = model.sample(4, seed=0)
         assert images.shape == (4, *spec.shape)
+    elif "swap" in model.interfaces:
+        images = model.swap(np.zeros((2, *spec.shape), "float32"),
+                            np.ones((2, *spec.shape), "float32"))
+        assert images.shape == (2, *spec.shape)
     else:
         images = model.translate(np.zeros((2, *spec.shape), "float32"))
         assert images.shape == (2, *spec.shape)

@@ -45,6 +45,8 @@ MAX_WEIGHTS_BYTES = 16 * 1024 * 1024
 DEFAULT_N = 2000
 #: Test images per domain in a translation model's card picture.
 STRIP_IMAGES = 4
+#: Structure sources (rows) and texture sources (columns) of a swap card.
+SWAP_IMAGES = 5
 _CONFIG_SKIP = ("name", "trainable", "dtype")
 
 
@@ -228,6 +230,12 @@ def default_evaluation(model, run, datasets=None, n=None, extractor=None, metric
                                "classifier: pass --extractor (e.g. catdog-classifier-64).")
         return evaluation
     held_out = _complement(train.get("subset"))
+    if provides(model, "swap"):
+        # Swaps and reconstructions of held-out images, measured on pixels.
+        evaluation.update(kind="swap", subset=held_out, split="train" if held_out else "test",
+                          n=n or DEFAULT_N, extractor=None,
+                          metrics=metrics or ["swd", "l1", "psnr", "ssim"])
+        return evaluation
     if extractor is None and not (metrics and set(metrics) <= set(PIXEL_METRICS)):
         extractor = default_extractor(spec.shape)  # pixel metrics need none
     evaluation.update(
@@ -276,10 +284,13 @@ def recompute_metrics(model, evaluation, datasets=None, cache=True):
 
     data = _data_path(evaluation, datasets)
     spec = model.data_spec()
-    if evaluation["kind"] == "samples":
+    if evaluation["kind"] in ("samples", "swap"):
         real = load_images(data, image_size=spec.image_size, channels=spec.channels,
                            split=evaluation.get("split", "train"),
                            subset=evaluation.get("subset"), max_images=evaluation["n"])
+        if evaluation["kind"] == "swap":
+            return ev.evaluate_swaps(model, real.images, evaluation["metrics"],
+                                     seed=evaluation["seed"], data_name=real.source)["rows"]
         return ev.evaluate_samples(
             model, real.images, evaluation["metrics"], n=evaluation["n"],
             extractor=evaluation["extractor"], seed=evaluation["seed"],
@@ -336,6 +347,17 @@ def render_samples(model, evaluation, datasets=None, path=None):
         classes = int(getattr(model, "num_classes", 0) or 0)
         n, nrow = (classes * 8, 8) if classes else (64, 8)
         picture = upscale(make_grid(model.sample(n, seed=0), nrow=nrow))
+    elif provides(model, "swap"):
+        from kerasgen.data import load_images
+        from kerasgen.data import to_unit_range
+
+        spec = model.data_spec()
+        held_out = load_images(_data_path(evaluation, datasets), image_size=spec.image_size,
+                               channels=spec.channels, split=evaluation.get("split", "train"),
+                               subset=evaluation.get("subset"), max_images=SWAP_IMAGES * 2)
+        images = to_unit_range(held_out.images)
+        picture = upscale(make_grid(*model.swap_figure(images[:SWAP_IMAGES],
+                                                       images[SWAP_IMAGES:])))
     else:
         from kerasgen.data import pairs
         from kerasgen.data import to_unit_range
@@ -403,6 +425,12 @@ def _describe_evaluation(evaluation, conditional=False):
                     if evaluation.get("extractor") else "")
         return (f"{evaluation['n']:,} samples (seed {evaluation['seed']}{balanced}) against "
                 f"{held}{features}")
+    if evaluation["kind"] == "swap":
+        held = (f"images {evaluation['subset']} of {where}" if evaluation.get("subset")
+                else f"the {evaluation['split']} split of {where}")
+        return (f"{held}, held out from training (the first {evaluation['n']:,}): each image's structure with the texture of "
+                "the image n/2 further on (the swaps, against the real images), and each "
+                "image's reconstruction")
     return (f"the {evaluation['split']} split of {where} (every image, up to "
             f"{evaluation['n']:,}), direction {evaluation['direction']}"
             + (f"; judged by `{evaluation['extractor']}`" if evaluation.get("extractor")
@@ -419,6 +447,8 @@ def write_card(name, model, metadata, notes=""):
     minutes = "not recorded" if seconds is None else f"{seconds / 60:.1f} min"
     sample_line = (f"images = model.sample(16, seed=0)  # (16, {', '.join(map(str, model.data_spec().shape))})"
                    if "sample" in model.interfaces else
+                   "outputs = model.swap(structure_images, texture_images)  # (N, H, W, C) "
+                   "in [-1, 1]" if "swap" in model.interfaces else
                    "outputs = model.translate(images)  # images: (N, H, W, C) in [-1, 1]")
     lines = [
         f"# {name}", "",

@@ -14,6 +14,8 @@ these, never against a family:
   the log-probability in nats of each 8-bit image (exact, or a lower bound
   for a VAE's ELBO and a dequantized density), and `bits_per_dim`; exported
   as a `log_prob` signature. A family supplies `log_prob_tensor`.
+- **Swapping** (`swap(structure_images, texture_images)`): the swapping
+  autoencoder's images with the structure of one and the texture of another.
 - **Translation interface** (`kerasgen.models.image_translation.base.
   ImageTranslation`): `translate(images, direction)`.
 
@@ -35,7 +37,7 @@ from kerasgen.models.serving import seeded_normal
 
 #: Every interface name a family may declare.
 INTERFACES = ("sample_latents", "decode", "sample", "encode", "translate", "log_prob",
-              "mix", "inject")
+              "mix", "inject", "swap")
 #: What a family's `fit()` consumes.
 DATA_KINDS = ("images", "paired_images", "unpaired_images", "waveforms", "vectors")
 
