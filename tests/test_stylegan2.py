@@ -155,3 +155,48 @@ def test_w_space_is_a_latent_interface_whose_samples_are_the_models():
     mean = model.w_space(psi=0.0).sample(2, seed=1)
     np.testing.assert_allclose(mean[0], mean[1], atol=1e-6)
     np.testing.assert_allclose(space.decode(np.asarray(model.w_avg)[None]), mean[:1], atol=1e-6)
+
+
+def test_path_lengths_are_the_norms_of_the_jacobian_times_y():
+    # Central differences of y . G(ws) in every coordinate of ws, against
+    # the autodiff lengths: sqrt(mean over layers of ||dG/dw_l^T y||^2).
+    model = tiny(path_length_weight=2.0)
+    rng = np.random.default_rng(0)
+    ws = np.asarray(model.training_ws(2)).astype("float32")
+    y = (rng.normal(size=(2, 8, 8, 1)) / 8).astype("float32")
+    lengths = np.asarray(model.path_lengths(ws, y))
+
+    def f(v):
+        return np.sum(np.asarray(model.generator.synthesis(v)) * y, axis=(1, 2, 3))
+
+    gradient = np.zeros_like(ws)
+    eps = 1e-2
+    for layer in range(ws.shape[1]):
+        for j in range(ws.shape[2]):
+            step = np.zeros_like(ws)
+            step[:, layer, j] = eps
+            gradient[:, layer, j] = (f(ws + step) - f(ws - step)) / (2 * eps)
+    expected = np.sqrt(np.mean(np.sum(gradient ** 2, axis=2), axis=1))
+    np.testing.assert_allclose(lengths, expected, rtol=2e-2)
+
+
+def test_path_length_steps_track_the_mean_and_train_the_generator_only():
+    from family_contract import changed, only_step, values_of
+
+    model = tiny(path_length_weight=2.0, path_length_interval=1, r1_gamma=0.0)
+    restored = kerasgen.StyleGAN2.from_config(model.get_config())
+    assert restored.path_length_weight == 2.0 and restored.path_length_interval == 1
+    model.compile()
+    logs = model.fit(real_batch(), batch_size=8, epochs=1, verbose=0).history
+    assert logs["pl_penalty"][-1] > 0 and np.isfinite(logs["pl_penalty"][-1])
+    # a = 0 + 0.01 (mean length - 0): positive, and a hundredth of a length.
+    assert 0 < float(model.pl_mean) < 0.1
+
+    alone = tiny(path_length_weight=2.0, path_length_interval=1)
+    only_step(alone, "path_length")
+    before = {n: values_of(alone, n) for n in ("generator", "discriminator")}
+    alone.fit(real_batch(), batch_size=8, epochs=1, verbose=0)
+    assert any(changed(before["generator"], values_of(alone, "generator")))
+    assert not any(changed(before["discriminator"], values_of(alone, "discriminator")))
+    # Models without the penalty keep their weights list (the presets).
+    assert not hasattr(tiny(), "pl_mean")

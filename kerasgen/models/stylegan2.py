@@ -27,17 +27,30 @@ Notation:
 | `r1_gamma`       | gamma of R1 = gamma/2 E||grad D(x)||^2  |
 | `r1_interval`    | lazy regularization: R1 every 16 batches, times 16 |
 | `style_mixing`   | share of batches trained with two latents |
+| `path_length_weight` | w_pl of the path length penalty (eq. 4) |
+| `pl_mean`        | a, the running mean of the path lengths |
 
 Losses (the paper's config F): non-saturating logistic for both networks,
 R1 on reals every `r1_interval` batches (scaled by the interval), style
-mixing in 90% of the batches; EMA of the generator for sampling.
+mixing in 90% of the batches; EMA of the generator for sampling. Path
+length regularization (section 3.2, eq. 4) is optional
+(`path_length_weight`, 0 by default; the paper's 2): every
+`path_length_interval` batches, on half a batch,
+
+    E_{w, y ~ N(0, I)} (||J_w^T y||_2 - a)^2,   J_w = dG(w)/dw,
+
+with y scaled by 1/sqrt(H W) and a the running mean of the lengths.
 
 Deviations:
 - Upsampling is nearest neighbour before the 3x3 convolution and
   downsampling an average pool (the paper filters with [1, 3, 3, 1]).
 - The lazy R1 step has its own Adam (the paper's shares the main one with
   a corrected learning rate and betas).
-- No path-length regularization yet; no mixed-precision layers.
+- Path length: `a` is updated from a draw of its own (an assign step
+  just before the penalty's, on another half batch), where the paper
+  updates it from the lengths the penalty itself computes; both estimate
+  the same mean. The Jacobian is taken with each layer's fixed noise.
+- No mixed-precision layers.
 - W is a latent space through `w_space()`, not the model's own
   `sample_latents` (which stays Z, as the export's `generate(z)`).
 - The minibatch standard deviation is over the whole batch (the paper's
@@ -59,6 +72,7 @@ from kerasgen.layers.style import lrelu
 from kerasgen.layers.style import residual_down
 from kerasgen.layers.style import residual_down_block
 from kerasgen.losses import r1_penalty
+from kerasgen.training.input_gradients import input_gradient
 from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.models.progan import feature_maps
 from kerasgen.models.registry import register_family
@@ -239,8 +253,8 @@ class ResidualDiscriminator(keras.Model):
 
 @register_family("stylegan2")
 class StyleGAN2(LatentGenerator, GenerativeModel):
-    """StyleGAN2 (Karras et al. 2020), config F without path-length
-    regularization.
+    """StyleGAN2 (Karras et al. 2020), config F (path length
+    regularization optional).
 
     Args:
         image_size: int. 4 times a power of 2. Defaults to 64.
@@ -255,6 +269,12 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         r1_interval: int. Batches between R1 steps. Defaults to 16.
         style_mixing: float. Share of batches with two latents. Defaults
             to 0.9.
+        path_length_weight: float. w_pl of the path length penalty (0:
+            off; the paper's config F: 2). Defaults to 0.
+        path_length_interval: int. Batches between path length steps
+            (lazy regularization). Defaults to 4.
+        path_length_decay: float. Rate of the running mean `a` of the
+            path lengths. Defaults to 0.01.
         truncation_psi: float. psi used when sampling (1: none). Defaults
             to 1.0.
         w_avg_beta: float. Decay of the tracked mean w. Defaults to 0.995.
@@ -300,6 +320,9 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         r1_gamma=10.0,
         r1_interval=16,
         style_mixing=0.9,
+        path_length_weight=0.0,
+        path_length_interval=4,
+        path_length_decay=0.01,
         truncation_psi=1.0,
         w_avg_beta=0.995,
         learning_rate=0.002,
@@ -319,6 +342,12 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
             arguments.refuse(self, "style_mixing", style_mixing, "a share in [0, 1]")
         if float(r1_gamma) < 0:
             arguments.refuse(self, "r1_gamma", r1_gamma, "0 (off) or positive")
+        if float(path_length_weight) < 0:
+            arguments.refuse(self, "path_length_weight", path_length_weight,
+                             "0 (off) or positive")
+        arguments.check_count(self, "path_length_interval", path_length_interval, 1)
+        if not 0.0 < float(path_length_decay) <= 1.0:
+            arguments.refuse(self, "path_length_decay", path_length_decay, "a rate in (0, 1]")
         # === Layers ===
         self.generator = StyleGenerator(latent_dim, w_dim, mapping_layers, image_size,
                                         channels, fmap_base, fmap_max, name="generator")
@@ -326,12 +355,20 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
                                                    name="discriminator")
         self.w_avg = self.add_weight(name="w_avg", shape=(w_dim,), initializer="zeros",
                                      trainable=False)
+        if float(path_length_weight) > 0:
+            # Only with the penalty on, so that models without it (the
+            # presets) keep their list of weights.
+            self.pl_mean = self.add_weight(name="pl_mean", shape=(), initializer="zeros",
+                                           trainable=False)
         # === Config ===
         self.image_size, self.channels = image_size, channels
         self.latent_dim, self.w_dim, self.mapping_layers = latent_dim, w_dim, mapping_layers
         self.fmap_base, self.fmap_max = fmap_base, fmap_max
         self.r1_gamma, self.r1_interval = float(r1_gamma), int(r1_interval)
         self.style_mixing, self.truncation_psi = float(style_mixing), float(truncation_psi)
+        self.path_length_weight = float(path_length_weight)
+        self.path_length_interval = int(path_length_interval)
+        self.path_length_decay = float(path_length_decay)
         self.w_avg_beta = float(w_avg_beta)
         self.learning_rate, self.beta_1, self.beta_2 = learning_rate, beta_1, beta_2
         self.num_ws = self.generator.num_ws
@@ -442,6 +479,46 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         loss = ops.mean(ops.softplus(-self.discriminator(fake, training=True)))
         return loss, {"g_loss": loss}
 
+    def path_lengths(self, ws, y=None):
+        """||J_w^T y|| of each image (the root mean over the synthesis
+        layers of the squared norm of its w's gradient), with J_w the
+        Jacobian of the synthesis (fixed noise) at `ws` and y ~ N(0, I) /
+        sqrt(H W), drawn when None.
+
+        Example:
+
+        ```python
+        model = StyleGAN2(image_size=8, channels=1, latent_dim=8, w_dim=8,
+                          mapping_layers=2, fmap_base=16, fmap_max=8,
+                          path_length_weight=2.0)
+        ws = model.training_ws(3)
+        model.path_lengths(ws).shape  # (3,)
+        ```
+        """
+        g = self.generator
+        if y is None:
+            shape = (ops.shape(ws)[0], self.image_size, self.image_size, self.channels)
+            y = keras.random.normal(shape, seed=self.seed_generator) / self.image_size
+        gradients = input_gradient(lambda v: ops.sum(g.synthesis(v) * y, axis=(1, 2, 3)), ws)
+        return ops.sqrt(ops.mean(ops.sum(ops.square(gradients), axis=2), axis=1))
+
+    def _path_length_ws(self, images):
+        # Half the batch (the paper's pl_batch_shrink 2), at least one.
+        return self.training_ws(ops.shape(images[::2])[0])
+
+    def path_length_mean_update(self, images, labels=None):
+        """a <- a + decay (mean length - a), from a half batch of its own."""
+        lengths = ops.stop_gradient(self.path_lengths(self._path_length_ws(images)))
+        mean = self.pl_mean + self.path_length_decay * (ops.mean(lengths) - self.pl_mean)
+        return {"pl_mean": mean}, {"pl_mean": mean}
+
+    def path_length_step_loss(self, images, labels=None):
+        """w_pl E(||J_w^T y|| - a)^2, times the interval (eq. 4, lazy)."""
+        lengths = self.path_lengths(self._path_length_ws(images))
+        penalty = ops.mean(ops.square(lengths - self.pl_mean))
+        weight = self.path_length_weight * self.path_length_interval
+        return weight * penalty, {"pl_penalty": penalty}
+
     def w_avg_update(self, images, labels=None):
         """w_avg <- lerp(mean f(z) of a batch, w_avg, w_avg_beta); logs its
         norm (a mapping collapsing to a point shows as a flat line)."""
@@ -454,12 +531,19 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         if self.r1_gamma > 0:
             steps.append(UpdateStep("r1", self.r1_step_loss, ("discriminator",),
                                     every=self.r1_interval))
-        steps += [UpdateStep("generator", self.generator_step_loss, ("generator",)),
-                  AssignStep("w_avg", self.w_avg_update, ("w_avg",))]
+        steps.append(UpdateStep("generator", self.generator_step_loss, ("generator",)))
+        if self.path_length_weight > 0:
+            every = self.path_length_interval
+            steps += [AssignStep("pl_mean", self.path_length_mean_update, ("pl_mean",),
+                                 every=every),
+                      UpdateStep("path_length", self.path_length_step_loss, ("generator",),
+                                 every=every)]
+        steps.append(AssignStep("w_avg", self.w_avg_update, ("w_avg",)))
         return steps
 
     def default_optimizers(self):
         names = ["discriminator", "generator"] + (["r1"] if self.r1_gamma > 0 else [])
+        names += ["path_length"] if self.path_length_weight > 0 else []
         return {name: keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1,
                                             beta_2=self.beta_2, epsilon=1e-8,
                                             name=f"{name}_adam") for name in names}
@@ -482,7 +566,9 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
             image_size=self.image_size, channels=self.channels, latent_dim=self.latent_dim,
             w_dim=self.w_dim, mapping_layers=self.mapping_layers, fmap_base=self.fmap_base,
             fmap_max=self.fmap_max, r1_gamma=self.r1_gamma, r1_interval=self.r1_interval,
-            style_mixing=self.style_mixing, truncation_psi=self.truncation_psi,
+            style_mixing=self.style_mixing, path_length_weight=self.path_length_weight,
+            path_length_interval=self.path_length_interval,
+            path_length_decay=self.path_length_decay, truncation_psi=self.truncation_psi,
             w_avg_beta=self.w_avg_beta, learning_rate=self.learning_rate,
             beta_1=self.beta_1, beta_2=self.beta_2,
         )
