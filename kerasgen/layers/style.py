@@ -35,7 +35,7 @@ def lrelu(x):
 
     ```python
     import numpy as np
-    float(lrelu(np.array([-1.0, 1.0], "float32"))[0])  # -0.2 * sqrt(2)
+    round(float(lrelu(np.array([-1.0, 1.0], "float32"))[0]), 4)  # -0.2828 (-0.2 sqrt(2))
     ```
     """
     return ops.leaky_relu(x, 0.2) * SQRT2
