@@ -119,19 +119,20 @@ PRESETS = {
         "--data-note", "CelebA (aligned, 64x64), images 1-9,000 of ../shared/datasets/celeba; "
                        "measured on images 9,001-10,000"]),
     # The same faces and held-out split. As narrow as stylegan2-celeba64
-    # (64 channels at most); z_s 8x8x8 (the paper: 16x16x8 at 256x256, the
-    # same 1/16 of the side would leave 4x4), z_t of 256 (the paper: 2,048);
-    # patches of 1/4 to 1/2 of the side resized to 16x16 (the paper's 1/8
-    # to 1/4 of 64x64 faces would be 8 to 16 pixels: an eye); R1 gamma 1
-    # (the paper's 10 at 256x256, scaled by the resolution squared).
+    # (64 channels at most); z_s 4x4x8 (the paper's 1/16 of the side, 16x16x8
+    # at 256x256: a first run with 8x8x8 left z_t unused after 800 steps,
+    # its structure code alone reconstructing the faces), z_t of 256 (the
+    # paper: 2,048); patches of 1/4 to 1/2 of the side resized to 16x16
+    # (the paper's 1/8 to 1/4 of 64x64 faces would be 8 to 16 pixels: an
+    # eye); R1 gamma 1 (the paper's 10 at 256x256, scaled by the resolution
+    # squared).
     "swapae-celeba64": ("swapae", [
         "--data", "../shared/datasets/celeba", "--subset", "0:9000", "--batch-size", "16",
-        "--set", "image_size=64", "--set", "structure_downsampling=3",
-        "--set", "texture_dim=256", "--set", "base_blocks=1", "--set", "fmap_base=1024",
+        "--set", "image_size=64", "--set", "texture_dim=256", "--set", "fmap_base=1024",
         "--set", "fmap_max=64", "--set", "patch_size=16", "--set", "patch_min_scale=0.25",
         "--set", "patch_max_scale=0.5", "--set", "patch_crops=4", "--set", "r1_gamma=1.0",
-        "--steps", "2000", "--sample-every", "400", "--checkpoint-every", "200"], [
-        "--metrics", "swd", "--n", "1000",
+        "--steps", "2000", "--sample-every", "200", "--checkpoint-every", "200"], [
+        "--metrics", "swd,l1,psnr,ssim", "--n", "1000",
         "--data-note", "CelebA (aligned, 64x64), images 1-9,000 of ../shared/datasets/celeba; "
                        "measured on images 9,001-10,000"]),
     # One image: cat2dog trainB/dog.1.jpg (128x128), 32 channels at every

@@ -54,7 +54,10 @@ Deviations:
 - One Adam per update step (the paper's code shares one between D and
   D_patch too: so does this family, whose discriminator step trains both),
   with the lazy R1 steps on Adams of their own.
-- No EMA of G (the paper's code keeps none for swapping either).
+- No EMA of G (the paper's code keeps none for swapping either), and no
+  noise inputs in G's upsampling blocks (the authors' code adds them).
+- The structure code's modulation starts at scale 1 (the authors' code
+  starts near 0, with the bias of an equalized linear layer at 0).
 """
 
 import keras
@@ -226,10 +229,12 @@ class StructureTextureEncoder(keras.Model):
 
 @keras.saving.register_keras_serializable(package="kerasgen")
 class SwappingGenerator(keras.Model):
-    """G(z_s, z_t): a 1x1 convolution of the structure code, `base_blocks`
-    residual blocks at its resolution, then one upsampling residual block
-    per halving of the encoder; every 3x3 convolution and the toRGB are
-    modulated by the texture code (demodulated, except toRGB).
+    """G(z_s, z_t): the structure code modulated by the texture code
+    (`z_s * a(z_t) + b(z_t)` per channel, the authors' code's first layer),
+    a 1x1 convolution, `base_blocks` residual blocks at its resolution, then
+    one upsampling residual block per halving of the encoder; every 3x3
+    convolution and the toRGB are modulated by the texture code
+    (demodulated, except toRGB).
 
     A block: `h = lrelu(modconv(x) + b)` twice (the first upsampling where
     the block doubles), beside a 1x1 skip of the upsampled `x`, summed and
@@ -256,6 +261,15 @@ class SwappingGenerator(keras.Model):
         # === Layers ===
         size = self.image_size // 2**self.structure_downsampling
         width = feature_maps(size, fmap_base, fmap_max)
+        # The texture acts on the structure from the first layer on: with
+        # only the convolutions' styles (1 + a small A(z_t) at the start),
+        # an autoencoder can learn to leave z_t unused.
+        self.structure_scale = EqualizedDense(structure_channels, gain=1.0,
+                                              bias_initializer=1.0, name="structure_scale")
+        self.structure_scale.build((None, texture_dim))
+        self.structure_shift = EqualizedDense(structure_channels, gain=1.0,
+                                              name="structure_shift")
+        self.structure_shift.build((None, texture_dim))
         self.from_structure = EqualizedConv2D(width, 1, name="from_structure")
         self.from_structure.build((None, size, size, structure_channels))
         self.blocks = []
@@ -287,7 +301,10 @@ class SwappingGenerator(keras.Model):
     def call(self, inputs, training=False):
         structure, texture = inputs
         texture = ops.cast(texture, "float32")
-        x = lrelu(self.from_structure(ops.cast(structure, "float32")))
+        structure = ops.cast(structure, "float32")
+        structure = (structure * self.structure_scale(texture)[:, None, None, :]
+                     + self.structure_shift(texture)[:, None, None, :])
+        x = lrelu(self.from_structure(structure))
         for block in self.blocks:
             b0, b1 = block["biases"]
             h = lrelu(block["conv0"]([x, texture]) + b0)
