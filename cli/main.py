@@ -903,6 +903,7 @@ def load_checkpoint(path, allow_nonfinite=True):
 
 def _register_commands():
     from kerasgen.cli.eval import evaluate
+    from kerasgen.cli.explore import explore
     from kerasgen.cli.export import export
     from kerasgen.cli.train import train
     from kerasgen.cli.translate import translate
@@ -913,6 +914,7 @@ def _register_commands():
     cli.add_command(evaluate)
     cli.add_command(export)
     cli.add_command(zoo)
+    cli.add_command(explore)
 
 
 _register_commands()
