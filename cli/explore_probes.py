@@ -15,13 +15,12 @@ import re
 
 import click
 
-from kerasgen.cli.main import VIEW_SIZE
-from kerasgen.cli.main import ScaleType
 from kerasgen.cli.main import UsageMistake
 from kerasgen.cli.main import UserError
 from kerasgen.cli.main import backend_option
 from kerasgen.cli.main import check_png_path
 from kerasgen.cli.main import debug_option
+from kerasgen.cli.main import figure_scale_option
 from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import usage_mistake
 from kerasgen.cli.main import user_errors
@@ -116,9 +115,7 @@ def _start_image(path, extractor):
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str),
               default="dream.png", show_default=True,
               help="PNG file: the start image, then the dream(s).")
-@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
-              help="Enlarge the picture by this integer factor; auto: until its "
-                   f"long side is {VIEW_SIZE} px or more.")
+@figure_scale_option
 @backend_option
 @debug_option
 @user_errors

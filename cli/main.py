@@ -309,6 +309,14 @@ class ScaleType(click.ParamType):
         return factor
 
 
+#: `--scale` of the commands that write a figure or strip (mix, inject,
+#: swap, and the explore commands).
+figure_scale_option = click.option(
+    "--scale", type=ScaleType(), default="auto", show_default=True,
+    help="Enlarge the picture by this integer factor (nearest neighbour); auto: "
+         f"until its long side is {VIEW_SIZE} px or more.")
+
+
 class SizeType(click.ParamType):
     """`HxW`, e.g. `64x128`: a height and a width, ints >= 1."""
 
@@ -483,9 +491,7 @@ def _seeds(text, option):
               help="Truncation psi (1: none). Default: the model's.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str),
               default="mixing.png", show_default=True, help="PNG file to write.")
-@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
-              help="Enlarge the figure by this integer factor; auto: until its long "
-                   f"side is {VIEW_SIZE} px or more.")
+@figure_scale_option
 @allow_nonfinite_option
 @backend_option
 @debug_option
@@ -545,9 +551,7 @@ def mix(checkpoint, coarse, fine, crossover, psi, out, scale, allow_nonfinite, b
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str),
               default="injected.png", show_default=True,
               help="PNG file: IMAGE (as the model sees it), then the results.")
-@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
-              help="Enlarge the strip by this integer factor; auto: until its long "
-                   f"side is {VIEW_SIZE} px or more.")
+@figure_scale_option
 @allow_nonfinite_option
 @backend_option
 @debug_option
@@ -604,9 +608,7 @@ def inject(checkpoint, image, start, mask, n, seed, out, scale, allow_nonfinite,
               help="At most this many images from each of --structure and --texture.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str),
               default="swap.png", show_default=True, help="PNG file to write.")
-@click.option("--scale", type=ScaleType(), default="auto", show_default=True,
-              help="Enlarge the figure by this integer factor; auto: until its long "
-                   f"side is {VIEW_SIZE} px or more.")
+@figure_scale_option
 @allow_nonfinite_option
 @backend_option
 @debug_option

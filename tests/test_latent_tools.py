@@ -11,6 +11,8 @@ import pytest
 import kerasgen
 from cli_helpers import assert_one_line_error
 from cli_helpers import invoke
+from latent_helpers import saved_checkpoints
+from latent_helpers import tiny_dcgan
 from kerasgen.latent import arithmetic
 from kerasgen.latent import interpolation
 from kerasgen.latent import inversion
@@ -24,35 +26,15 @@ INVERSION_BOUND = 1e-3
 START_ERROR = 0.05
 
 
-def tiny_dcgan(seed=0):
-    """A DCGAN whose images span [-1, 1] and differ from latent to latent.
-
-    Freshly initialized, a DCGAN draws nearly flat grey images (its last
-    layer's outputs are ~1e-3), which would make every image close to every
-    other; its last layer is scaled up so that an image is far from
-    another latent's."""
-    keras.utils.set_random_seed(seed)
-    model = kerasgen.DCGAN(**TINY)
-    kernel = next(v for v in model.generator.weights if v.path.endswith("to_image/kernel"))
-    kernel.assign(kernel * 300.0)
-    return model
-
-
 @pytest.fixture(scope="module")
 def model():
-    return tiny_dcgan()
+    return tiny_dcgan(**TINY)
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """The tiny DCGAN saved as a run folder and as a `.keras` file."""
-    folder = tmp_path_factory.mktemp("run")
-    network = tiny_dcgan()
-    network.compile()
-    network.save(folder / "checkpoint.keras")
-    file = tmp_path_factory.mktemp("file") / "tiny.keras"
-    network.save(file)
-    return {"folder": folder, "file": file, "model": network}
+    return saved_checkpoints(tmp_path_factory, tiny_dcgan(**TINY))
 
 
 # --- Interpolation -----------------------------------------------------------------
