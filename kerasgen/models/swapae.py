@@ -54,7 +54,7 @@ Deviations:
 - One Adam per update step (the paper's code shares one between D and
   D_patch too: so does this family, whose discriminator step trains both),
   with the lazy R1 steps on Adams of their own.
-- No EMA of G (the paper's code keeps none for swapping either), and no
+- No EMA of G by default (`ema_decay`; the authors' code keeps none), and no
   noise inputs in G's upsampling blocks (the authors' code adds them).
 - The structure code's modulation starts at scale 1 (the authors' code
   starts near 0, with the bias of an equalized linear layer at 0).
@@ -430,6 +430,8 @@ class SwappingAutoencoder(GenerativeModel):
         r1_interval: int. Batches between R1 steps. Defaults to 16.
         learning_rate: float. Adam learning rate. Defaults to 0.002.
         beta_1, beta_2: float. Defaults to 0.0 and 0.99.
+        ema_decay: float or None. An EMA of G for decoding (the authors'
+            code keeps none). Defaults to None.
         seed: int or None. Seeds the crops.
 
     Reference:
@@ -455,6 +457,7 @@ class SwappingAutoencoder(GenerativeModel):
     #: `swap(structure_images, texture_images)`: `kerasgen swap` draws the figure.
     interfaces = ("swap",)
     serving_default = "swap"
+    ema_network = "generator"
     default_batch_size = 16
     recipes = {"demo": dict(image_size=16, channels=1, structure_downsampling=2,
                             texture_downsampling=1, structure_channels=4, texture_dim=32,
@@ -484,10 +487,11 @@ class SwappingAutoencoder(GenerativeModel):
         learning_rate=0.002,
         beta_1=0.0,
         beta_2=0.99,
+        ema_decay=None,
         seed=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(ema_decay=ema_decay, seed=seed, **kwargs)
         from kerasgen.layers.progressive import resolution_levels
 
         levels = resolution_levels(self, image_size)
@@ -643,7 +647,7 @@ class SwappingAutoencoder(GenerativeModel):
 
     def decode_tensor(self, structure, texture):
         """G(z_s, z_t) in [-1, 1], in `keras.ops`."""
-        images = self.generator([structure, texture], training=False)
+        images = self.sampling_network("generator")([structure, texture], training=False)
         return ops.clip(images, -1.0, 1.0)
 
     def swap_tensor(self, structure_images, texture_images):
