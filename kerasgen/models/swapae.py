@@ -416,12 +416,14 @@ class SwappingAutoencoder(GenerativeModel):
         texture_dim: int. Size of z_t. Defaults to 2048.
         base_blocks: int. G's residual blocks at z_s's resolution.
             Defaults to 2.
-        fmap_base, fmap_max: int. Channels min(fmap_max, 2 * fmap_base /
-            resolution), as in StyleGAN2. Defaults to 16384 and 512.
+        fmap_base: int. Channels min(fmap_max, 2 * fmap_base / resolution),
+            as in StyleGAN2. Defaults to 16384.
+        fmap_max: int. The most channels of a layer. Defaults to 512.
         patch_size: int. Side of the patches D_patch sees (a power of 2).
             Defaults to 64 (a quarter of 256).
-        patch_min_scale, patch_max_scale: float. A crop's side as a share
-            of the image's, before resizing. Defaults to 1/8 and 1/4.
+        patch_min_scale: float. The smallest crop's side as a share of the
+            image's, before resizing. Defaults to 1/8.
+        patch_max_scale: float. The largest crop's. Defaults to 1/4.
         patch_crops: int. Reference patches per image. Defaults to 8.
         lambda_l1: float. Weight of the reconstruction. Defaults to 1.
         lambda_patch: float. Weight of the co-occurrence loss. Defaults to 1.
@@ -429,7 +431,8 @@ class SwappingAutoencoder(GenerativeModel):
         patch_r1_gamma: float. R1 weight of D_patch (0: off). Defaults to 1.
         r1_interval: int. Batches between R1 steps. Defaults to 16.
         learning_rate: float. Adam learning rate. Defaults to 0.002.
-        beta_1, beta_2: float. Defaults to 0.0 and 0.99.
+        beta_1: float. Adam's beta_1. Defaults to 0.0.
+        beta_2: float. Adam's beta_2. Defaults to 0.99.
         ema_decay: float or None. An EMA of G for decoding (the authors'
             code keeps none). Defaults to None.
         seed: int or None. Seeds the crops.
