@@ -361,6 +361,7 @@ def test_the_dcgan_mnist_preset_has_digit_units(tmp_path):
 # --- Commands ------------------------------------------------------------------------
 
 
+@backend_independent
 def test_directions_command_writes_walks_and_a_variance_table(checkpoints, tmp_path):
     out = tmp_path / "pcs.png"
     result = invoke("explore", "directions", checkpoints["folder"], "--layer", "project",
@@ -378,6 +379,7 @@ def test_directions_command_writes_walks_and_a_variance_table(checkpoints, tmp_p
     assert out.exists() and "SeFa of project" in result.stdout
 
 
+@backend_independent
 def test_dissect_command_ranks_units_and_draws_the_ablations(checkpoints, tmp_path):
     out = tmp_path / "units.png"
     result = invoke("explore", "dissect", checkpoints["file"], "--top", 3, "--n", 12,

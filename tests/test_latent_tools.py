@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import kerasgen
+from backends import backend_independent
 from cli_helpers import assert_one_line_error
 from cli_helpers import invoke
 from latent_helpers import saved_checkpoints
@@ -319,6 +320,7 @@ def test_inversion_arguments_are_refused_in_one_line(model):
 # --- The commands ------------------------------------------------------------------
 
 
+@backend_independent
 def test_explore_interpolate_writes_a_grid_and_a_gif(checkpoints, tmp_path):
     from PIL import Image
 
@@ -335,6 +337,7 @@ def test_explore_interpolate_writes_a_grid_and_a_gif(checkpoints, tmp_path):
     assert result.exit_code == 0, result.output + result.stderr
 
 
+@backend_independent
 def test_explore_arithmetic_and_invert(checkpoints, tmp_path):
     from kerasgen.utils.images import save_png
     from kerasgen.utils.images import to_uint8
@@ -357,6 +360,7 @@ def test_explore_arithmetic_and_invert(checkpoints, tmp_path):
     assert out.exists()
 
 
+@backend_independent
 def test_explore_truncation_prints_the_trade_off(checkpoints, tmp_path):
     from kerasgen.data import load_images
 

@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 
+from backends import backend_independent
 from cli_helpers import assert_one_line_error
 from cli_helpers import invoke
 
@@ -235,6 +236,7 @@ def test_deepdream_runs_on_a_plain_functional_network():
 # --- The command line ----------------------------------------------------------
 
 
+@backend_independent
 def test_dream_command_writes_a_picture(tmp_path):
     out = tmp_path / "dream.png"
     result = invoke("explore", "dream", "lenet-mnist", "--layer", "conv2d_1",
@@ -244,6 +246,7 @@ def test_dream_command_writes_a_picture(tmp_path):
     assert "conv2d_1" in result.stdout and "->" in result.stdout
 
 
+@backend_independent
 def test_dream_command_starts_from_an_image(tmp_path):
     from PIL import Image
 
@@ -278,6 +281,7 @@ def test_unknown_layer_error_lists_the_layers():
 
 
 @needs_mnist
+@backend_independent
 def test_attack_command_prints_the_table_and_writes_the_figure(tmp_path):
     out = tmp_path / "attack.png"
     result = invoke("explore", "attack", "lenet-mnist", "--data", MNIST,
@@ -293,6 +297,7 @@ def test_attack_command_prints_the_table_and_writes_the_figure(tmp_path):
 
 
 @needs_mnist
+@backend_independent
 def test_attack_command_runs_pgd(tmp_path):
     result = invoke("explore", "attack", "lenet-mnist", "--data", MNIST,
                     "--subset", "8000:", "--n", 20, "--epsilons", "0.2",

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import kerasgen
+from backends import backend_independent
 from cli_helpers import assert_one_line_error, invoke
 from family_contract import run_family_test
 from kerasgen.models.swapae import random_crops
@@ -159,6 +160,7 @@ def test_inputs_of_the_wrong_shape_are_refused():
         model.decode(np.zeros((2, 4, 4, 4)), np.zeros((2, 7)))
 
 
+@backend_independent
 def test_evaluate_swaps_measures_swaps_and_reconstructions():
     from kerasgen.metrics.evaluate import evaluate_swaps
 
@@ -174,6 +176,7 @@ def test_evaluate_swaps_measures_swaps_and_reconstructions():
         evaluate_swaps(model, images, ["fid"])
 
 
+@backend_independent
 def test_the_command_line_trains_swaps_and_refuses_in_one_line(tmp_path):
     run = tmp_path / "run"
     result = invoke("train", "swapae", "--steps", 2, "--sample-every", 2,
