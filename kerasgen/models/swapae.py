@@ -670,11 +670,17 @@ class SwappingAutoencoder(GenerativeModel):
         return images
 
     def _batched(self, function, *arrays, batch_size=64):
+        """`function` over batches of `arrays`, its outputs concatenated as
+        float32 numpy (a tuple of them where it returns several)."""
         import numpy as np
 
-        out = [ops.convert_to_numpy(function(*[a[i:i + batch_size] for a in arrays]))
-               for i in range(0, len(arrays[0]), batch_size)]
-        return np.concatenate(out).astype("float32")
+        chunks = []
+        for i in range(0, len(arrays[0]), batch_size):
+            out = function(*[a[i:i + batch_size] for a in arrays])
+            chunks.append(tuple(out) if isinstance(out, (tuple, list)) else (out,))
+        joined = tuple(np.concatenate([ops.convert_to_numpy(chunk[k]) for chunk in chunks])
+                       .astype("float32") for k in range(len(chunks[0])))
+        return joined if len(joined) > 1 else joined[0]
 
     def encode(self, images):
         """`(structure, texture)` codes of images in [-1, 1], float32 numpy:
@@ -691,9 +697,7 @@ class SwappingAutoencoder(GenerativeModel):
         ```
         """
         images = self._images(images, "images")
-        structure = self._batched(lambda x: self.encode_tensor(x)[0], images)
-        texture = self._batched(lambda x: self.encode_tensor(x)[1], images)
-        return structure, texture
+        return self._batched(self.encode_tensor, images)
 
     def decode(self, structure, texture):
         """Images in [-1, 1] (float32 numpy) of codes from `encode`: mixing
