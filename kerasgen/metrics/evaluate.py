@@ -644,8 +644,7 @@ def evaluate_translation(model, inputs, targets, metrics=None, direction="a2b",
 # --- Swap metrics -------------------------------------------------------------------
 
 
-def evaluate_swaps(model, images, metrics=SWAP_METRICS, batch_size=64, seed=0,
-                   data_name="data"):
+def evaluate_swaps(model, images, metrics=SWAP_METRICS, seed=0, data_name="data"):
     """A swapping autoencoder on held-out images, as its paper measures it
     (section 4.1): the realism of swaps, and the fidelity of
     reconstructions.
@@ -660,7 +659,6 @@ def evaluate_swaps(model, images, metrics=SWAP_METRICS, batch_size=64, seed=0,
         model: a model that provides `swap` (and `reconstruct`).
         images: uint8 or float images `(N, H, W, C)`, N >= 2.
         metrics: names from `SWAP_METRICS`. Defaults to all.
-        batch_size: int. Defaults to 64.
         seed: int. The SWD's random projections. Defaults to 0.
         data_name: str. Names the data in the settings.
 
@@ -691,8 +689,7 @@ def evaluate_swaps(model, images, metrics=SWAP_METRICS, batch_size=64, seed=0,
             row["label"] = row["label"].replace(TITLES["swd"], f"{TITLES['swd']} of swaps", 1)
             rows.append(row)
     if any(m in metrics for m in ("l1", "psnr", "ssim")):
-        reconstructed = np.concatenate([model.reconstruct(real[i:i + batch_size])
-                                        for i in range(0, len(real), batch_size)])
+        reconstructed = model.reconstruct(real)  # batched by the model
         values = {
             "l1": lambda: translation.mean_absolute_error(reconstructed, real),
             "psnr": lambda: translation.psnr(reconstructed, real, max_value=2.0),
