@@ -7,7 +7,8 @@ from kerasgen.data.image_data import to_unit_range
 
 
 class NumpyBatches(keras.utils.PyDataset):
-    """Shuffled, scaled batches of in-memory uint8 images, as numpy arrays.
+    """Shuffled batches of in-memory arrays, as numpy arrays: uint8 images
+    scaled to [-1, 1], float arrays (waveforms) as they are.
 
     `make_batches()` returns one on every backend but TensorFlow. Batch `i`
     is a pure function of `(seed, i)`: epoch `e` uses the permutation drawn
@@ -15,7 +16,7 @@ class NumpyBatches(keras.utils.PyDataset):
     the same order, whether the batches are read by `fit()` or by `iter()`.
 
     Args:
-        images: uint8 array `(N, H, W, C)`.
+        images: uint8 array `(N, H, W, C)`, or a float array.
         labels: int32 array `(N,)`, or `None` to yield images only.
         batch_size: int, images per batch (incomplete batches are dropped).
         shuffle: bool, shuffle every epoch. Defaults to `True`.
@@ -77,8 +78,9 @@ class NumpyBatches(keras.utils.PyDataset):
         order = self._permutation(epoch)
         indices = order[step * self.batch_size:(step + 1) * self.batch_size]
         batch = self.images[indices].astype(np.float32)
-        batch /= np.float32(127.5)
-        batch -= np.float32(1.0)
+        if self.images.dtype == np.uint8:  # float data (waveforms) is as is
+            batch /= np.float32(127.5)
+            batch -= np.float32(1.0)
         if self.labels is None:
             return batch
         return batch, self.labels[indices]
