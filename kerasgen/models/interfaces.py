@@ -418,3 +418,34 @@ class LatentGenerator:
     def serving_endpoints(self):
         """The export signatures (see `kerasgen.models.serving`)."""
         return self.latent_endpoints()
+
+
+class WaveformGenerator(LatentGenerator):
+    """Mixin of the audio families with a latent space (WaveGAN, SpecGAN).
+
+    The latent interface of `LatentGenerator`, producing waveforms
+    `(n, length, 1)` in [-1, 1] at `sample_rate`; the family sets `length`,
+    `sample_rate` and `num_classes`. Its data is `"waveforms"` (the CLI
+    loads WAV folders for it, `kerasgen.data.audio`), and its endpoints
+    serve `waveforms` (float32) and `waveforms_int16` (16-bit PCM)
+    instead of images.
+    """
+
+    def data_spec(self):
+        return DataSpec("waveforms", (int(self.length), 1),
+                        num_classes=int(getattr(self, "num_classes", 0) or 0),
+                        sample_rate=int(self.sample_rate))
+
+    def serving_endpoints(self):
+        from kerasgen.models.serving import waveform_outputs
+
+        def serve(function):
+            return lambda *inputs: waveform_outputs(function(*inputs))
+
+        return [
+            Endpoint(e.name, e.inputs, serve(e.function), images=False,
+                     builtin_ops=e.builtin_ops,
+                     description=e.description.replace("images", "waveforms")
+                     .replace("one image", "one waveform"))
+            for e in self.latent_endpoints()
+        ]

@@ -163,3 +163,23 @@ def normal_cdf(x):
     from keras import ops
 
     return 0.5 * (1.0 + ops.erf(ops.convert_to_tensor(x, "float32") / math.sqrt(2.0)))
+
+
+def waveform_outputs(waveforms):
+    """How an audio endpoint serves its waveforms `(n, length, 1)` in
+    [-1, 1]: `waveforms`, float32, and `waveforms_int16`, the 16-bit PCM
+    levels `round(x * 32767)` a client writes to a WAV file as they are.
+
+    Example:
+
+    ```python
+    import numpy as np
+    out = waveform_outputs(np.array([[[0.5], [-1.0]]], "float32"))
+    np.asarray(out["waveforms_int16"]).ravel().tolist()  # [16384, -32767]
+    ```
+    """
+    from keras import ops
+
+    waveforms = ops.cast(waveforms, "float32")
+    levels = ops.round(ops.clip(waveforms, -1.0, 1.0) * 32767.0)
+    return {"waveforms": waveforms, "waveforms_int16": ops.cast(levels, "int16")}

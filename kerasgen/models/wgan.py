@@ -165,23 +165,29 @@ class WassersteinGAN(LatentGenerator, GenerativeModel):
             (batch_size, self.latent_dim), seed=self.seed_generator
         )
 
-    def critic_scores(self, images):
+    def fake_samples(self, latents, labels=None):
+        """G(z) in training mode; a conditional subclass uses `labels`."""
+        return self.generator(latents, training=True)
+
+    def critic_output(self, samples, labels=None):
+        """f(x) in training mode; a conditional subclass uses `labels`."""
+        return self.critic(samples, training=True)
+
+    def critic_scores(self, images, labels=None):
         """`(fake, f(x), f(G(z)))` for a real batch and as many latents."""
-        fake = self.generator(self._latents(ops.shape(images)[0]), training=True)
-        real_scores = self.critic(images, training=True)
-        fake_scores = self.critic(fake, training=True)
-        return fake, real_scores, fake_scores
+        fake = self.fake_samples(self._latents(ops.shape(images)[0]), labels)
+        return fake, self.critic_output(images, labels), self.critic_output(fake, labels)
 
     def critic_step_loss(self, images, labels=None):
         """The critic's loss `E[f(G(z))] - E[f(x)]` (WGAN eq. 3, negated)."""
-        _, real_scores, fake_scores = self.critic_scores(images)
+        _, real_scores, fake_scores = self.critic_scores(images, labels)
         loss = discriminator_loss(real_scores, fake_scores, "wasserstein")
         return loss, {"d_loss": loss}
 
     def generator_step_loss(self, images, labels=None):
         """The generator's loss `-E[f(G(z))]` on a fresh batch of latents."""
-        fake = self.generator(self._latents(ops.shape(images)[0]), training=True)
-        loss = generator_loss(self.critic(fake, training=True), "wasserstein")
+        fake = self.fake_samples(self._latents(ops.shape(images)[0]), labels)
+        loss = generator_loss(self.critic_output(fake, labels), "wasserstein")
         return loss, {"g_loss": loss}
 
     # --- Update steps ---------------------------------------------------------
@@ -292,8 +298,36 @@ class WGAN(WassersteinGAN):
         config["clip_value"] = self.clip_value
         return config
 
+
+class GradientPenaltyCritic:
+    """WGAN-GP's critic loss and optimizers, for any `WassersteinGAN`:
+    `E[f(G(z))] - E[f(x)] + lambda_gp * gp`, Adam(learning_rate, beta_1,
+    beta_2) for both networks. The family sets `lambda_gp`, `beta_1` and
+    `beta_2`; `WGANGP` (images) and `WaveGAN` (audio) use it."""
+
+    def critic_step_loss(self, images, labels=None):
+        """`E[f(G(z))] - E[f(x)] + lambda_gp * gp` (WGAN-GP, eq. 3)."""
+        fake, real_scores, fake_scores = self.critic_scores(images, labels)
+        wasserstein = discriminator_loss(real_scores, fake_scores, "wasserstein")
+        gp = gradient_penalty(
+            lambda x, training=True: self.critic_output(x, labels), images, fake,
+            seed_generator=self.seed_generator,
+        )
+        loss = wasserstein + self.lambda_gp * gp
+        return loss, {"d_loss": loss, "gp": gp}
+
+    def default_optimizers(self):
+        return {
+            name: keras.optimizers.Adam(
+                self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2,
+                name=f"{name}_adam",
+            )
+            for name in ("critic", "generator")
+        }
+
+
 @register_family("wgan-gp")
-class WGANGP(WassersteinGAN):
+class WGANGP(GradientPenaltyCritic, WassersteinGAN):
     """WGAN with gradient penalty (Gulrajani et al. 2017).
 
     The critic's loss adds `lambda_gp * E[(||grad f(x_hat)||_2 - 1)^2]` at
@@ -358,25 +392,6 @@ class WGANGP(WassersteinGAN):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self._finish_networks()
-
-    def critic_step_loss(self, images, labels=None):
-        """`E[f(G(z))] - E[f(x)] + lambda_gp * gp` (WGAN-GP, eq. 3)."""
-        fake, real_scores, fake_scores = self.critic_scores(images)
-        wasserstein = discriminator_loss(real_scores, fake_scores, "wasserstein")
-        gp = gradient_penalty(
-            self.critic, images, fake, seed_generator=self.seed_generator
-        )
-        loss = wasserstein + self.lambda_gp * gp
-        return loss, {"d_loss": loss, "gp": gp}
-
-    def default_optimizers(self):
-        return {
-            name: keras.optimizers.Adam(
-                self.learning_rate, beta_1=self.beta_1, beta_2=self.beta_2,
-                name=f"{name}_adam",
-            )
-            for name in ("critic", "generator")
-        }
 
     def get_config(self):
         config = super().get_config()
