@@ -315,6 +315,42 @@ class SwapGrid(SampleGrid):
         return upscale(make_grid(images, nrow=nrow))
 
 
+class AudioSamples(SampleGrid):
+    """`SampleGrid` for a family that makes audio: writes `model.sample(n,
+    seed)` as `folder/step_000500/sample_00.wav`, ... and their waveforms
+    and spectrograms as `folder/step_000500.png` (and to TensorBoard, as
+    audio and as the picture).
+
+    Example:
+
+    ```python
+    samples = AudioSamples("samples", 100, 500, n=4, sample_rate=8000)
+    samples.sample_rate  # 8000
+    ```
+    """
+
+    def __init__(self, folder, every, total, *, n=8, seed=0, sample_rate, summary=None):
+        super().__init__(folder, every, total, n=n, seed=seed, summary=summary)
+        self.sample_rate = int(sample_rate)
+
+    def write(self):
+        from kerasgen.utils.audio import audio_figure
+        from kerasgen.utils.audio import write_audio_samples
+
+        waveforms = self.model.sample(self.n, seed=self.seed)
+        name = f"step_{self.step:06d}"
+        write_audio_samples(os.path.join(self.folder, name), waveforms, self.sample_rate,
+                            figure=False)
+        figure = audio_figure(waveforms, self.sample_rate)
+        path = os.path.join(self.folder, f"{name}.png")
+        save_png(figure, path)
+        self.last_path = path
+        if self.summary is not None:
+            self.summary.audio("samples", waveforms, self.sample_rate, self.step)
+            self.summary.image("samples", figure, self.step)
+        logger.debug("step %d: audio samples %s", self.step, path)
+
+
 class TranslationStrips(SampleGrid):
     """`SampleGrid` for a family that translates: writes
     `model.translation_rows(images_a, images_b)` (one row per image, e.g.
@@ -713,6 +749,12 @@ class SummaryWriter:
     def image(self, name, grid, step):
         with self._writer.as_default(step=step):
             self._tf.summary.image(name, grid[None], max_outputs=1)
+
+    def audio(self, name, waveforms, sample_rate, step):
+        """Waveforms `(n, length, 1)` in [-1, 1] as TensorBoard audio."""
+        with self._writer.as_default(step=step):
+            self._tf.summary.audio(name, np.asarray(waveforms, np.float32), int(sample_rate),
+                                   max_outputs=len(waveforms))
 
     def flush(self):
         self._writer.flush()

@@ -45,8 +45,23 @@ def check_extractor_name(name, option):
 
 
 def _real_images(data, spec, split, n, subset):
-    """The real images a sampling model is compared with."""
+    """The real images a sampling model is compared with (an audio model's
+    real clips, as `.images`)."""
     from kerasgen.data import load_images
+
+    if spec.kind == "waveforms":
+        import types
+
+        from kerasgen.data.audio import load_waveforms
+
+        try:
+            clips = load_waveforms(data, length=spec.shape[0], sample_rate=spec.sample_rate,
+                                   split=split, subset=subset, max_files=n)
+        except ValueError as error:
+            raise UsageMistake(str(error).replace("`subset`", "--subset")) from error
+        except FileNotFoundError as error:
+            raise UserError(str(error)) from error
+        return types.SimpleNamespace(images=clips.waveforms, source=clips.source)
 
     try:
         images = load_images(data, image_size=spec.image_size, channels=spec.channels,
@@ -65,7 +80,7 @@ def _real_images(data, spec, split, n, subset):
 @click.option("--data", default=None,
               help="The real images: a folder, MNIST IDX files, an .npz, "
                    "tfds:NAME, or the pair folder of a translation model "
-                   "(default: the built-in digits).")
+                   "(default: the built-in digits); audio: a folder of WAV files.")
 @click.option("--split", default=None,
               help="Split of the data (default: train for sampling models, "
                    "test for translation models).")
@@ -83,9 +98,10 @@ def _real_images(data, spec, split, n, subset):
 @click.option("--n", "n", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Samples to draw, and at most this many real images.")
 @click.option("--extractor", default=None,
-              help="Feature extractor: lenet-mnist, catdog-classifier-64 or "
-                   "inception-v3 (default: lenet-mnist for greyscale images, "
-                   "inception-v3 for colour).")
+              help="Feature extractor: lenet-mnist, catdog-classifier-64, "
+                   "logmel-cnn-fsdd or inception-v3 (default: lenet-mnist for "
+                   "greyscale images, inception-v3 for colour, logmel-cnn-fsdd "
+                   "for audio).")
 @click.option("--weights", default=None, type=click.Path(dir_okay=False, path_type=str),
               help="The weights file of the inception-v3 extractor.")
 @click.option("--download-weights", is_flag=True,

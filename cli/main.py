@@ -393,10 +393,10 @@ def families():
 @click.argument("checkpoint", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True,
               help="How many samples.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=str),
-              default="samples.png", show_default=True,
+@click.option("--out", type=click.Path(path_type=str), default=None,
               help="PNG file to write (another extension, such as .jpg, is "
-                   "refused).")
+                   "refused); for an audio model, the folder of the WAV files "
+                   "and their picture. Default: samples.png, or samples/ for audio.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the latents: the same seed gives the same grid.")
 @click.option("--nrow", type=click.IntRange(min=1), default=None,
@@ -425,18 +425,34 @@ def families():
 @user_errors
 def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, sampler,
            size, allow_nonfinite, backend):
-    """Draw samples from a checkpoint or zoo preset into a PNG grid.
+    """Draw samples from a checkpoint or zoo preset into a PNG grid (audio:
+    WAV files and a PNG of their waveforms and spectrograms).
 
     CHECKPOINT is a `.keras` file, a run folder (its checkpoint.keras) or a
     zoo preset name (`kerasgen zoo list`).
 
     Example: kerasgen sample dcgan-mnist --n 64 --out grid.png
+
+    Example: kerasgen sample wavegan-fsdd --n 16 --out samples/
     """
     select_backend(backend)
-    check_png_path(out, "--out")
+    if out is not None and not out.endswith(os.sep) and not os.path.isdir(out):
+        check_png_path(out, "--out")
     resolved = resolve_source(checkpoint)
     path = resolved[1]
     model = load_source(resolved, allow_nonfinite=allow_nonfinite)
+    audio = model.data_spec().kind == "waveforms"
+    if audio:
+        out = "samples" if out is None else out
+        if os.path.splitext(out)[1].lower() == ".png" or os.path.isfile(out):
+            raise UsageMistake(
+                f"{type(model).__name__} makes audio: --out is the folder its WAV "
+                f"files and their picture go to, e.g. --out samples/. Received: --out {out}")
+    else:
+        out = "samples.png" if out is None else out
+        if out.endswith(os.sep) or os.path.isdir(out):
+            raise UsageMistake(f"--out is the PNG file to write, not a folder. "
+                               f"Received: --out {out}")
     from kerasgen.models.interfaces import require
     from kerasgen.utils.images import make_grid
     from kerasgen.utils.images import save_png
@@ -460,6 +476,17 @@ def sample(checkpoint, n, out, seed, nrow, label, scale, steps, guidance, eta, s
             images = model.sample(n, seed=seed, labels=[label] * n, **options)
         except (ValueError, TypeError) as error:
             raise usage_mistake(ValueError(f"--label {label}: {error}")) from error
+    if audio:
+        from kerasgen.utils.audio import write_audio_samples
+
+        try:
+            written = write_audio_samples(out, images, model.data_spec().sample_rate)
+        except OSError as error:
+            raise UserError(f"Cannot write to {out}: {error.strerror or error}. "
+                            f"Received: --out {out}") from error
+        click.echo(f"Wrote {len(images)} WAV files of {path} to {out} "
+                   f"({os.path.basename(written[0])} ...) and their picture, {written[-1]}")
+        return
     grid = make_grid(images, nrow=nrow)
     save_png(upscale(grid, factor=scale), out)
     click.echo(f"Wrote {len(images)} samples of {path} to {out}")

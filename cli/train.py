@@ -69,6 +69,8 @@ DEFAULT_CHECKPOINT_EVERY = 500
 DEFAULT_NUM_SAMPLES = 64
 # Images per domain in the translation strips.
 MAX_STRIP_IMAGES = 4
+# Clips in an audio family's samples/ (each is a WAV file and a panel).
+MAX_AUDIO_SAMPLES = 8
 
 TRAIN_DEFAULTS = {
     "steps": DEFAULT_STEPS,
@@ -463,7 +465,9 @@ class _Run:
 
         # === Data ===
         spec = self.spec = model.data_spec()
-        if provides(model, "sample"):
+        if provides(model, "sample") and spec.kind == "waveforms":
+            self.sampler = "audio"
+        elif provides(model, "sample"):
             self.sampler = "grid"
         elif provides(model, "translate"):
             self.sampler = "strips"
@@ -781,6 +785,11 @@ class _Run:
                 folder, every, total, n=options["num_samples"], seed=options["seed"],
                 summary=summary,
             )
+        if self.sampler == "audio":
+            return callbacks_lib.AudioSamples(
+                folder, every, total, n=min(options["num_samples"], MAX_AUDIO_SAMPLES),
+                seed=options["seed"], sample_rate=self.spec.sample_rate, summary=summary,
+            )
         if self.sampler == "strips":
             images_a, images_b, where = data.strip_images(options["num_samples"])
             logger.info(
@@ -820,7 +829,7 @@ class _Run:
         extractor = options["eval_extractor"]
         check_extractor_name(extractor, "--eval-extractor")
         n = options["eval_n"]
-        if self.sampler == "swap":
+        if self.sampler in ("swap", "audio"):
             raise UsageMistake(
                 f"--eval-every measures samples or translations; {type(model).__name__} "
                 "swaps images: measure a checkpoint with `kerasgen eval` instead. "
@@ -1213,12 +1222,71 @@ class _PairSets:
         )
 
 
-# The loader of each `DataSpec.kind`; no family trains on waveforms yet, so
-# there is no waveform loader (a run of one ends in an error line).
+class _WaveformSet:
+    """The data of a family that trains on audio (`DataSpec` kind
+    "waveforms"): WAV recordings resampled and cut to the model's length
+    (`kerasgen.data.audio`), with labels for a class-conditional model.
+    Its training split where it has one (train/, or FSDD's takes 5-49); with
+    no --data, the embedded synthetic tones (no recorded speech ships with a
+    dependency); --subset ranges over the sorted files."""
+
+    embedded = "(embedded) synthetic tones"
+
+    def __init__(self, run, model, spec):
+        from kerasgen.data.audio import load_waveforms
+
+        self.run = run
+        self.with_labels = spec.with_labels
+        source = run.options["data"]
+        try:
+            self.data = load_waveforms(
+                source, length=spec.shape[0], sample_rate=spec.sample_rate,
+                split="train", subset=run.options["subset"])
+        except ValueError as error:
+            raise UsageMistake(str(error).replace("`subset`", "--subset")) from error
+        except FileNotFoundError as error:
+            raise UserError(str(error)) from error
+        if hasattr(model, "adapt") and not (run.options["resume"]
+                                            or run.options["from_preset"]):
+            # A family normalized by its data's statistics (SpecGAN's
+            # per-bin moments) takes them from the training clips.
+            model.adapt(self.data.waveforms)
+        if self.with_labels and self.data.labels is None:
+            raise UserError(
+                f"This {type(model).__name__} is class-conditional (num_classes="
+                f"{model.num_classes}) but the recordings have no labels (class "
+                f"subfolders, or <class>_*.wav names). Received: data={self.data.source}")
+        if self.with_labels and self.data.num_classes > model.num_classes:
+            raise UsageMistake(
+                f"The data has {self.data.num_classes} classes but the model "
+                f"num_classes={model.num_classes}; use --set "
+                f"num_classes={self.data.num_classes}. Received: data={self.data.source}")
+
+    def total(self, batch_size):
+        if batch_size > len(self.data):
+            raise UsageMistake(
+                f"--batch-size is larger than the data ({len(self.data)} recordings "
+                f"in {self.data.source}). Received: --batch-size {batch_size}")
+        return self.run.total_steps(len(self.data) // batch_size)
+
+    def describe(self):
+        data = self.data
+        return [f"{len(data)} recordings of {data.length} samples at {data.sample_rate} Hz "
+                f"({data.seconds:.2f} s) from {data.source}"]
+
+    def batches(self, batch_size, seed):
+        from kerasgen.data.audio import make_waveform_batches
+
+        return make_waveform_batches(self.data, batch_size, shuffle=True, seed=seed,
+                                     with_labels=self.with_labels, repeat=True)
+
+
+# The loader of each `DataSpec.kind`.
 _LOADERS = {
     "images": _ImageSet,
     "paired_images": _PairSets,
     "unpaired_images": _PairSets,
+    "waveforms": _WaveformSet,
 }
 
 

@@ -47,6 +47,8 @@ DEFAULT_N = 2000
 STRIP_IMAGES = 4
 #: Structure sources (rows) and texture sources (columns) of a swap card.
 SWAP_IMAGES = 5
+# Clips in an audio preset's picture.
+AUDIO_CLIPS = 8
 _CONFIG_SKIP = ("name", "trainable", "dtype")
 
 
@@ -230,6 +232,14 @@ def default_evaluation(model, run, datasets=None, n=None, extractor=None, metric
                                "classifier: pass --extractor (e.g. catdog-classifier-64).")
         return evaluation
     held_out = _complement(train.get("subset"))
+    if spec.kind == "waveforms":
+        # The dataset's own test split, read by the audio judge; the bounds
+        # (real recordings, the untrained generator) are measured beside it.
+        evaluation.update(kind="samples", subset=held_out,
+                          split="train" if held_out else "test", n=n or DEFAULT_N,
+                          extractor=extractor or default_extractor(spec.shape),
+                          metrics=metrics or ["is", "fid", "classes"], bounds=True)
+        return evaluation
     if provides(model, "swap"):
         # Swaps and reconstructions of held-out images, measured on pixels.
         evaluation.update(kind="swap", subset=held_out, split="train" if held_out else "test",
@@ -266,6 +276,57 @@ def _data_path(evaluation, datasets):
     return evaluation.get("data")
 
 
+def held_out_data(spec, data, evaluation, split=None, n=None):
+    """The real data a card measures against: an `ImageData`, or for an
+    audio family an `AudioData` (its clips as `.images` too)."""
+    from kerasgen.data import load_images
+
+    split = split or evaluation.get("split", "train")
+    n = n or evaluation["n"]
+    if spec.kind == "waveforms":
+        from kerasgen.data.audio import load_waveforms
+
+        clips = load_waveforms(data, length=spec.shape[0], sample_rate=spec.sample_rate,
+                               split=split, subset=evaluation.get("subset"), max_files=n)
+        clips.images = clips.waveforms
+        return clips
+    return load_images(data, image_size=spec.image_size, channels=spec.channels,
+                       split=split, subset=evaluation.get("subset"), max_images=n)
+
+
+def bound_rows(model, evaluation, datasets=None, cache=True):
+    """The scores the card's numbers sit between: `"real"`, the training
+    data read as samples against the held-out data (what a generator that
+    reproduced the data would get), and `"untrained"`, the same network
+    freshly initialized (seed 0). Both with the card's metrics, extractor
+    and n.
+
+    Example:
+
+    ```python
+    # bounds = bound_rows(kerasgen.load("wavegan-fsdd"),
+    #                     kerasgen.zoo.info("wavegan-fsdd")["evaluation"],
+    #                     datasets="../shared/datasets")
+    ```
+    """
+    import keras
+
+    from kerasgen.metrics import evaluate as ev
+
+    spec = model.data_spec()
+    data = _data_path(evaluation, datasets)
+    held_out = held_out_data(spec, data, evaluation)
+    training = held_out_data(spec, data, evaluation, split="train")
+    real = ev.evaluate_real(training.images, held_out.images, evaluation["metrics"],
+                            extractor=evaluation["extractor"], seed=evaluation["seed"],
+                            data_name=f"{held_out.source}-{evaluation.get('split')}",
+                            cache=cache)["rows"]
+    keras.utils.set_random_seed(0)
+    untrained = type(model).from_config(model.get_config())
+    return {"real": real, "untrained": recompute_metrics(untrained, evaluation, datasets,
+                                                          cache)}
+
+
 def recompute_metrics(model, evaluation, datasets=None, cache=True):
     """The metric rows of `model` with a card's `evaluation` settings (as
     `publish` measured them, and as the zoo's test measures them again).
@@ -278,16 +339,13 @@ def recompute_metrics(model, evaluation, datasets=None, cache=True):
     #                          datasets="../shared/datasets")
     ```
     """
-    from kerasgen.data import load_images
     from kerasgen.data import pairs
     from kerasgen.metrics import evaluate as ev
 
     data = _data_path(evaluation, datasets)
     spec = model.data_spec()
     if evaluation["kind"] in ("samples", "swap"):
-        real = load_images(data, image_size=spec.image_size, channels=spec.channels,
-                           split=evaluation.get("split", "train"),
-                           subset=evaluation.get("subset"), max_images=evaluation["n"])
+        real = held_out_data(spec, data, evaluation)
         if evaluation["kind"] == "swap":
             return ev.evaluate_swaps(model, real.images, evaluation["metrics"],
                                      seed=evaluation["seed"], data_name=real.source)["rows"]
@@ -343,7 +401,11 @@ def render_samples(model, evaluation, datasets=None, path=None):
     from kerasgen.utils.images import save_png
     from kerasgen.utils.images import upscale
 
-    if provides(model, "sample"):
+    if model.data_spec().kind == "waveforms":
+        from kerasgen.utils.audio import audio_figure
+
+        picture = audio_figure(model.sample(AUDIO_CLIPS, seed=0), model.data_spec().sample_rate)
+    elif provides(model, "sample"):
         classes = int(getattr(model, "num_classes", 0) or 0)
         n, nrow = (classes * 8, 8) if classes else (64, 8)
         picture = upscale(make_grid(model.sample(n, seed=0), nrow=nrow))
@@ -437,6 +499,23 @@ def _describe_evaluation(evaluation, conditional=False):
                else ""))
 
 
+def _bounds_table(bounds, rows):
+    """The card's lines putting each number between its bounds."""
+    if not bounds:
+        return []
+    lines = ["Between the bounds: the training recordings read as if they were "
+             "samples (the score of a generator that reproduced them), and the same "
+             "network untrained (seed 0):", "",
+             "| metric | untrained | this preset | real training data |",
+             "| --- | ---: | ---: | ---: |"]
+    for i, row in enumerate(rows):
+        if row["metric"] == "class_share":
+            continue
+        lines.append(f"| {row['label']} | {bounds['untrained'][i]['value']:.4g} | "
+                     f"**{row['value']:.4g}** | {bounds['real'][i]['value']:.4g} |")
+    return lines + [""]
+
+
 def write_card(name, model, metadata, notes=""):
     """The model card (`README.md`) of a preset, from its metadata."""
     from kerasgen.utils.machine import describe_machine
@@ -445,7 +524,9 @@ def write_card(name, model, metadata, notes=""):
     train = metadata["training"]
     seconds = train.get("train_seconds")
     minutes = "not recorded" if seconds is None else f"{seconds / 60:.1f} min"
-    sample_line = (f"images = model.sample(16, seed=0)  # (16, {', '.join(map(str, model.data_spec().shape))})"
+    sample_line = (f"clips = model.sample(16, seed=0)  # (16, {', '.join(map(str, model.data_spec().shape))}) in [-1, 1]"
+                   if model.data_spec().kind == "waveforms" else
+                   f"images = model.sample(16, seed=0)  # (16, {', '.join(map(str, model.data_spec().shape))})"
                    if "sample" in model.interfaces else
                    "outputs = model.swap(structure_images, texture_images)  # (N, H, W, C) "
                    "in [-1, 1]" if "swap" in model.interfaces else
@@ -475,6 +556,7 @@ def write_card(name, model, metadata, notes=""):
         f"the zoo's test measures them again and must agree within "
         f"{TOLERANCE['relative']:.0%} (or {TOLERANCE['absolute']} absolute).", "",
         _metric_table(metadata["metrics"], metadata.get("float32_metrics")), "",
+        *_bounds_table(metadata.get("bounds"), metadata["metrics"]),
         "## Training command", "",
         "```bash", train.get("command") or "(not recorded)", "```", "",
     ]
@@ -589,6 +671,10 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
                                          use16, scratch / "sharded")
         if rows:
             rows[0] = dict(rows[0], headline=True)
+        bounds = None
+        if evaluation.get("bounds"):
+            say("measuring the bounds (real data, untrained network)")
+            bounds = bound_rows(shipped_model, evaluation, datasets)
 
         from kerasgen.utils.machine import machine_info
 
@@ -605,7 +691,9 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
             "data": data_note or (
                 f"{train.get('data') or 'the embedded digits'}"
                 + (f", images {train['subset']}" if train.get("subset") else "")),
-            "resolution": "x".join(map(str, spec.shape[:2])) if spec.shape else None,
+            "resolution": (f"{spec.shape[0]} samples at {spec.sample_rate / 1000:g} kHz"
+                           if spec.kind == "waveforms" else
+                           "x".join(map(str, spec.shape[:2])) if spec.shape else None),
             "training": {
                 "steps": done, "batch_size": train.get("batch_size"),
                 "seed": train.get("seed"), "subset": train.get("subset"),
@@ -620,6 +708,7 @@ def publish(run_folder, name, *, out=None, description=None, datasets=None, n=No
                                 f"{model.ema_decay}, left out)" if without_ema else None),
             "evaluation": evaluation, "tolerance": TOLERANCE,
             "metrics": rows, "float32_metrics": None if not use16 else float32_rows,
+            "bounds": bounds,
             "published": time.strftime("%Y-%m-%d"), "published_on": machine_info(),
             "license": license,
         }

@@ -58,15 +58,18 @@ TITLES = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision",
 
 def default_extractor(image_shape):
     """The extractor used when none is named: `lenet-mnist` for greyscale
-    images, `inception-v3` for colour.
+    images, `inception-v3` for colour, `logmel-cnn-fsdd` for audio clips
+    `(length, 1)`.
 
     Example:
 
     ```python
-    default_extractor((28, 28, 1)), default_extractor((64, 64, 3))
-    # ('lenet-mnist', 'inception-v3')
+    default_extractor((28, 28, 1)), default_extractor((64, 64, 3)), default_extractor((8192, 1))
+    # ('lenet-mnist', 'inception-v3', 'logmel-cnn-fsdd')
     ```
     """
+    if len(image_shape) == 2:
+        return "logmel-cnn-fsdd"
     return "lenet-mnist" if image_shape[-1] == 1 else "inception-v3"
 
 
@@ -504,6 +507,12 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
         extractor = default_extractor(real_images.shape[1:])
     if isinstance(extractor, str):
         extractor = load_extractor(extractor)
+    rate = getattr(model, "sample_rate", None)
+    if extractor.is_audio and rate and int(rate) != extractor.sample_rate:
+        raise ValueError(
+            f"{extractor.name} reads audio at {extractor.sample_rate} Hz and this "
+            f"{type(model).__name__} makes it at {rate} Hz: measure it with an "
+            f"extractor of its rate. Received: extractor={extractor.name}")
     n = int(n)
     check_sample_count(min(n, len(real_images)), extractor, metrics)
     start = time.time()
@@ -531,6 +540,55 @@ def evaluate_samples(model, real_images, metrics=("fid", "kid"), n=10000, extrac
         "reference_cache": None if real["path"] is None else str(real["path"]),
         "seconds": round(time.time() - start, 2),
     }
+    return {"rows": rows, "settings": settings}
+
+
+def evaluate_real(images, reference_images, metrics=("fid",), extractor=None, seed=0,
+                  batch_size=250, data_name="data", cache=True):
+    """The sample metrics of real data read as if it were samples: what a
+    generator that reproduced the data would score (the upper bound beside
+    a model's numbers, e.g. the training recordings against the test ones).
+
+    Args:
+        images: array `(N, ...)`, the "samples" (real data).
+        reference_images: array `(M, ...)`, the real data they are compared
+            with (held out).
+        metrics: names from `SAMPLE_METRICS` but the pixel ones. Defaults
+            to `("fid",)`.
+        extractor: a name or a `FeatureExtractor`; None for
+            `default_extractor` of the images.
+        seed, batch_size, data_name, cache: as in `evaluate_samples`.
+
+    Returns:
+        A dict with `rows` and `settings`, as `evaluate_samples`.
+
+    Example:
+
+    ```python
+    from kerasgen.data import load_images
+    real = load_images(image_size=8, max_images=400).images
+    rows = evaluate_real(real[:200], real[200:], ["fid"], cache=False)["rows"]
+    rows[0]["value"] < 5.0  # True
+    ```
+    """
+    from kerasgen.metrics.extractors import load_extractor
+
+    metrics = _check_metrics(metrics, [m for m in SAMPLE_METRICS if m not in PIXEL_METRICS])
+    images, reference_images = np.asarray(images), np.asarray(reference_images)
+    if extractor is None:
+        extractor = default_extractor(images.shape[1:])
+    if isinstance(extractor, str):
+        extractor = load_extractor(extractor)
+    check_sample_count(min(len(images), len(reference_images)), extractor, metrics)
+    start = time.time()
+    real = reference_features(reference_images, extractor, data_name, cache, batch_size)
+    features, logits = extract(extractor, images, batch_size)
+    rows = sample_metric_rows(metrics, features, logits, real, extractor.name, seed=seed,
+                              class_names=extractor.classes)
+    settings = {"metrics": metrics, "n": int(len(images)),
+                "real_images": int(len(reference_images)), "data": data_name,
+                "extractor": extractor.name, "seed": seed,
+                "seconds": round(time.time() - start, 2)}
     return {"rows": rows, "settings": settings}
 
 

@@ -8,9 +8,10 @@ it: "FID (lenet-mnist)", never a bare "FID".
 | --- | --- | --- | --- | --- |
 | `lenet-mnist` | LeNet-5 trained here on MNIST digits | 28x28 grey | 128 | 10 digits |
 | `catdog-classifier-64` | 4-stage CNN trained here on cat2dog | 64x64 RGB | 128 | cat, dog |
+| `logmel-cnn-fsdd` | log-mel CNN trained here on spoken digits (FSDD) | 8,192 samples at 8 kHz | 96 | 10 digits |
 | `inception-v3` | the FID Inception of pytorch-fid / TF-GAN | 299x299 RGB | 2048 | 1008 |
 
-The first two ship with kerasgen as presets (`zoo/<name>/`: `config.json`,
+The first three ship with kerasgen as presets (`zoo/<name>/`: `config.json`,
 `model.weights.h5`, `metadata.json` with the weights' sha256, checked
 before loading, and a `README.md` card with their held-out accuracy).
 `inception-v3` needs the pytorch-fid weights file (see
@@ -19,7 +20,9 @@ before loading, and a `README.md` card with their held-out accuracy).
 Images go in as the families make them, floats in [-1, 1] (or uint8),
 `(N, H, W, C)`; each extractor converts channels (RGB to grey with the
 ITU-R 601 weights, grey to RGB by repetition) and resizes (bilinear, with
-antialiasing when shrinking) to its own input.
+antialiasing when shrinking) to its own input. Audio goes in as clips
+`(N, length, 1)` (or `(N, length)`) in [-1, 1] at the extractor's
+`sample_rate`; each clip is cut or padded with silence to its length.
 """
 
 import json
@@ -31,7 +34,7 @@ from kerasgen.utils.compiled import compiled
 
 
 #: The extractors kerasgen knows, in the order `kerasgen eval` lists them.
-EXTRACTOR_NAMES = ("lenet-mnist", "catdog-classifier-64", "inception-v3")
+EXTRACTOR_NAMES = ("lenet-mnist", "catdog-classifier-64", "logmel-cnn-fsdd", "inception-v3")
 
 class FeatureExtractor:
     """A named network from images to features (and class logits).
@@ -68,9 +71,38 @@ class FeatureExtractor:
         self._predict = None
 
     def __repr__(self):
-        h, w, c = self.input_shape
-        return (f"FeatureExtractor({self.name!r}, input {h}x{w}x{c}, "
+        if self.is_audio:
+            shown = f"{self.input_shape[0]} samples at {self.sample_rate} Hz"
+        else:
+            shown = "{}x{}x{}".format(*self.input_shape)
+        return (f"FeatureExtractor({self.name!r}, input {shown}, "
                 f"{self.feature_dim} features, {len(self.classes)} classes)")
+
+    @property
+    def is_audio(self):
+        """Whether it reads clips `(length, 1)` rather than images."""
+        return len(self.input_shape) == 2
+
+    @property
+    def sample_rate(self):
+        """Samples per second of the clips an audio extractor reads."""
+        layer = next((l for l in self.network.layers if hasattr(l, "sample_rate")), None)
+        return None if layer is None else int(layer.sample_rate)
+
+    def prepare_audio(self, clips):
+        """Clips `(N, length[, 1])` in [-1, 1] as this network's input:
+        float32 `(N, its length, 1)`, cut or padded with silence."""
+        clips = np.asarray(clips, "float32")
+        if clips.ndim == 3 and clips.shape[-1] == 1:
+            clips = clips[..., 0]
+        if clips.ndim != 2:
+            raise ValueError(f"{self.name} reads mono clips (N, length) or (N, length, 1). "
+                             f"Received: shape={clips.shape}")
+        length = self.input_shape[0]
+        clips = clips[:, :length]
+        if clips.shape[1] < length:
+            clips = np.pad(clips, [(0, 0), (0, length - clips.shape[1])])
+        return np.clip(clips, -1.0, 1.0)[..., None]
 
     # --- Inputs -------------------------------------------------------------
 
@@ -79,6 +111,8 @@ class FeatureExtractor:
         network's input: float32 in [-1, 1], its channels and size."""
         from keras import ops
 
+        if self.is_audio:
+            return self.prepare_audio(images)
         images = np.asarray(images)
         if images.ndim != 4:
             raise ValueError(
@@ -166,8 +200,8 @@ def logits_to_probabilities(logits):
 def load_extractor(name, weights=None, download=False):
     """The feature extractor called `name` (see `EXTRACTOR_NAMES`).
 
-    `lenet-mnist` and `catdog-classifier-64` load from the presets that
-    ship with kerasgen, after checking their weights against the sha256 in
+    `lenet-mnist`, `catdog-classifier-64` and `logmel-cnn-fsdd` load from
+    the presets that ship with kerasgen, after checking their weights against the sha256 in
     `metadata.json`; only builders kerasgen defines are built, and the
     weights file holds arrays only. `inception-v3` loads pytorch-fid's
     weights from `weights` or the cache (`kerasgen.metrics.inception`).
