@@ -18,6 +18,7 @@ from cli_helpers import assert_one_line_error, invoke
 
 from kerasgen.models import get_family
 from kerasgen.models import registry
+from kerasgen.models.interfaces import WaveformGenerator
 from kerasgen.models.interfaces import provides
 
 ON_TF = keras.backend.backend() == "tensorflow"
@@ -75,7 +76,9 @@ def test_sample_translate_or_swap_as_declared(trained, tmp_path):
     assert samples, "no sample grid, strip or swap figure written"
     picture = folder / "samples" / samples[-1]
     runs = {
-        "sample": lambda: invoke("sample", folder, "--n", 4, "--out", tmp_path / "grid.png"),
+        # Audio goes to a folder of WAV files, images to a PNG grid.
+        "sample": lambda: invoke("sample", folder, "--n", 4, "--out", tmp_path / (
+            "clips" if issubclass(cls, WaveformGenerator) else "grid.png")),
         "translate": lambda: invoke("translate", folder, picture,
                                     "--out", tmp_path / "translated"),
         "swap": lambda: invoke("swap", folder, "--structure", picture, "--texture", picture,

@@ -67,6 +67,20 @@ class PhaseShuffle(layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    # Keras does not save SeedGenerator states: saved here, so that a
+    # resumed run shuffles as the uninterrupted one would have.
+    _SEED_STATE_KEY = "phase_shuffle_seed_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self._SEED_STATE_KEY] = keras.ops.convert_to_numpy(self.seed_generator.state.value)
+
+    def load_own_variables(self, store):
+        super().load_own_variables({k: store[k] for k in store.keys()
+                                    if k != self._SEED_STATE_KEY})
+        if self._SEED_STATE_KEY in store.keys():
+            self.seed_generator.state.assign(store[self._SEED_STATE_KEY])
+
     def get_config(self):
         config = super().get_config()
         config.update(radius=self.radius, seed=self.seed)
@@ -128,7 +142,7 @@ def build_wave_critic(length, channels=1, model_size=64, num_layers=5, kernel_si
                       stride=4, shuffle_radius=2, num_classes=0, seed=None, name="critic"):
     """WaveGAN's critic: L convolutions of `kernel_size` taps and `stride`
     (widths `d, 2d, ... 16d`), LeakyReLU(0.2) and phase shuffle after each
-    but the last, then one linear score; a class-conditional critic adds
+    but the last, then one linear score (no bias); a class-conditional critic adds
     the projection `<embed(y), h>` of the flattened features.
 
     Example:
@@ -150,7 +164,9 @@ def build_wave_critic(length, channels=1, model_size=64, num_layers=5, kernel_si
             h = PhaseShuffle(shuffle_radius, seed=None if seed is None else seed + i,
                              name=f"phase_shuffle_{i}")(h)
     features = layers.Flatten(name="features")(h)
-    score = layers.Dense(1, dtype="float32", name="score")(features)
+    # No bias: a constant added to f cancels in WGAN's losses and penalty
+    # (as in `kerasgen.models.wgan.build_critic`).
+    score = layers.Dense(1, use_bias=False, dtype="float32", name="score")(features)
     if num_classes:
         labels, embedded = _label_embedding(num_classes, int(features.shape[-1]),
                                             "label_projection")
