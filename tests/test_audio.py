@@ -241,6 +241,10 @@ def test_wavegan_family_contract(tmp_path):
     run_family_test(WaveGAN, TINY_WAVEGAN, (_clips(), None), tmp_path)
 
 
+# The contracts below repeat the unconditional one's JAX train step with a
+# label or on spectrograms: on JAX in `make test-all` (each is about a
+# minute of compilations on CI's two cores).
+@backend_independent
 def test_class_conditional_wavegan_family_contract(tmp_path):
     model = run_family_test(WaveGAN, dict(TINY_WAVEGAN, num_classes=3),
                             (_clips(), np.arange(16) % 3), tmp_path)
@@ -249,6 +253,7 @@ def test_class_conditional_wavegan_family_contract(tmp_path):
     assert not np.allclose(a, b)  # the label reaches the waveform
 
 
+@backend_independent
 def test_specgan_family_contract(tmp_path):
     run_family_test(SpecGAN, TINY_SPECGAN, (_clips(length=1024), None), tmp_path)
 
@@ -339,3 +344,58 @@ def test_audio_data_mistakes_are_one_line(tmp_path):
     result = invoke("train", "specgan", "--data", empty, "--steps", 1, "--out", tmp_path / "r2")
     assert_one_line_error(result)
     assert "holds no WAV files" in result.stderr
+
+
+# --- The judge and the bounds ------------------------------------------------------------
+
+
+def test_the_judge_reads_clips_of_any_length_at_its_rate():
+    from kerasgen.metrics.extractors import load_extractor
+
+    judge = load_extractor("logmel-cnn-fsdd")
+    assert judge.is_audio and judge.sample_rate == 8000 and len(judge.classes) == 10
+    short, long = np.zeros((2, 3000), "float32"), np.zeros((2, 9000, 1), "float32")
+    assert judge.prepare(short).shape == (2, 8192, 1)
+    assert judge.prepare(long).shape == (2, 8192, 1)
+    features, logits = judge.run(_clips(3, 8192))
+    assert features.shape == (3, judge.feature_dim) and logits.shape == (3, 10)
+    with pytest.raises(ValueError, match="reads audio at 8000 Hz"):
+        from kerasgen.metrics import evaluate as ev
+
+        ev.evaluate_samples(WaveGAN(length=1024, sample_rate=16000, model_size=2, num_layers=4),
+                            np.zeros((20, 1024, 1)), ["fid"], n=20, extractor=judge)
+
+
+@backend_independent
+@needs_fsdd
+def test_the_judge_card_accuracy_is_what_the_shipped_weights_give():
+    from kerasgen.metrics.extractors import load_extractor
+
+    judge = load_extractor("logmel-cnn-fsdd")
+    test = load_waveforms(FSDD, split="test")
+    accuracy = float(np.mean(np.argmax(judge.run(test.waveforms)[1], -1) == test.labels))
+    card = judge.metadata["metrics"]["held_out_accuracy"]
+    assert abs(accuracy - card) <= 1 / 300, (accuracy, card)
+    assert card > 0.9
+
+
+@backend_independent
+@needs_fsdd
+def test_real_recordings_outscore_an_untrained_generator(tmp_path, monkeypatch):
+    """The two ends of the audio cards' scale: the training recordings read
+    as samples against the test ones, and a WaveGAN before any step."""
+    from kerasgen.metrics import evaluate as ev
+
+    monkeypatch.setenv("KERASGEN_HOME", str(tmp_path))
+    train = load_waveforms(FSDD, split="train")
+    test = load_waveforms(FSDD, split="test")
+    picked = train.waveforms[::9]  # 300, every digit and speaker
+    real = ev.evaluate_real(picked, test.waveforms, ["is", "fid"], "logmel-cnn-fsdd")
+    keras.utils.set_random_seed(0)
+    untrained = ev.evaluate_samples(
+        WaveGAN(length=8192, sample_rate=8000, model_size=4), test.waveforms, ["is", "fid"],
+        n=300, extractor="logmel-cnn-fsdd")
+    (real_is, real_fid), (bad_is, bad_fid) = ([r["value"] for r in result["rows"]]
+                                              for result in (real, untrained))
+    assert real_is > 8.0 and bad_is < 2.0, (real_is, bad_is)
+    assert real_fid < bad_fid / 10, (real_fid, bad_fid)

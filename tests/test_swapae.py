@@ -25,6 +25,10 @@ def batch(n=8, size=16, seed=1):
     return np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 1)).astype("float32")
 
 
+# Five train-step compilations: 68 s on JAX with CI's two cores. The JAX
+# train step is covered by test_lazy_r1_trains_both_discriminators_only and
+# test_every_family; the whole contract runs on JAX in `make test-all`.
+@backend_independent
 def test_family_contract(tmp_path):
     # Without R1 (every 16 batches, so absent from one step):
     # test_lazy_r1_trains_both_discriminators_only covers it.

@@ -172,7 +172,7 @@ class Spectrogram:
         spec = Spectrogram(256, 64)
         t = np.arange(2048) / 8000.0
         wave = np.sin(2 * np.pi * 440 * t)[None].astype("float32") * 0.5
-        back = spec.griffin_lim(spec.magnitude(wave), iterations=16)
+        back = spec.griffin_lim(spec.magnitude(wave), iterations=32)
         spec.spectral_convergence(back, wave) < 0.1  # True
         ```
         """

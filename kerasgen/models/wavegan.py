@@ -64,8 +64,8 @@ class WaveGAN(WaveformGenerator, GradientPenaltyCritic, WassersteinGAN):
         num_layers: int. Stride-4 layers of each network. Defaults to 5.
         kernel_size: int. Taps of every convolution. Defaults to 25.
         shuffle_radius: int. n of phase shuffle (0: off). Defaults to 2.
-        num_classes: int. 0 for unconditional; K for class-conditional
-            generation. Defaults to 0.
+        num_classes: int. Classes of the labels (0: unconditional).
+            Defaults to 0.
         n_critic: int. Critic updates per generator update. Defaults to 5.
         lambda_gp: float. Weight of the gradient penalty. Defaults to 10.
         learning_rate: float. Adam learning rate. Defaults to 1e-4.

@@ -69,7 +69,7 @@ def audio_figure(waveforms, sample_rate, columns=4, frame_length=256):
     ```python
     import numpy as np
     waves = np.sin(np.arange(4096) / 3.0)[None].repeat(3, 0)
-    audio_figure(waves, 8000, columns=2).shape  # (326, 514, 3)
+    audio_figure(waves, 8000, columns=2).shape  # (326, 518, 3)
     ```
     """
     del sample_rate  # the axes are not labelled; kept for callers' clarity
