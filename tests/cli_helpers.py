@@ -76,3 +76,14 @@ def wait_for_training(process, out, steps, timeout=240):
         if time.monotonic() > deadline:
             pytest.fail(f"no checkpoint after {timeout} s")
         time.sleep(0.05)
+
+
+def output_atol(endpoint, key, atol):
+    """The tolerance of an exported output against Keras: `atol`, or the
+    endpoint's own `parity_atol` where it declares a larger one; integer
+    outputs (16-bit PCM levels) in their own units, one level at least
+    (a value at a rounding boundary may land on either side)."""
+    atol = max(atol, endpoint.parity_atol or 0.0)
+    if key.endswith("_int16"):
+        return max(1.0, atol * 32767)
+    return atol

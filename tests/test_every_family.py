@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from cli_helpers import assert_one_line_error, invoke
+from cli_helpers import assert_one_line_error, invoke, output_atol
 
 from kerasgen.models import get_family
 from kerasgen.models import registry
@@ -128,11 +128,13 @@ def test_export_matches_keras(trained, tmp_path):
         for key, value in expected.items():
             # rtol too: a log-likelihood of hundreds of nats is a float32
             # sum whose last bits depend on the order of the additions.
-            np.testing.assert_allclose(served[key].numpy(), value, atol=1e-5, rtol=1e-5,
+            np.testing.assert_allclose(served[key].numpy(), value,
+                                       atol=output_atol(endpoint, key, 1e-5), rtol=1e-5,
                                        err_msg=f"{family} {endpoint.name} {key}")
         if endpoint.builtin_ops:
             runner = interpreter.get_signature_runner(endpoint.name)
             ran = runner(**kwargs)
             for key, value in expected.items():
-                np.testing.assert_allclose(ran[key], value, atol=1e-4, rtol=1e-5,
+                np.testing.assert_allclose(ran[key], value, atol=output_atol(endpoint, key, 1e-4),
+                                           rtol=1e-5,
                                            err_msg=f"{family} {endpoint.name} {key} (TFLite)")

@@ -431,6 +431,9 @@ class WaveformGenerator(LatentGenerator):
     instead of images.
     """
 
+    #: `Endpoint.parity_atol` of its endpoints; None: the exporter's usual.
+    serving_parity_atol = None
+
     def data_spec(self):
         return DataSpec("waveforms", (int(self.length), 1),
                         num_classes=int(getattr(self, "num_classes", 0) or 0),
@@ -444,7 +447,7 @@ class WaveformGenerator(LatentGenerator):
 
         return [
             Endpoint(e.name, e.inputs, serve(e.function), images=False,
-                     builtin_ops=e.builtin_ops,
+                     builtin_ops=e.builtin_ops, parity_atol=self.serving_parity_atol,
                      description=e.description.replace("images", "waveforms")
                      .replace("one image", "one waveform"))
             for e in self.latent_endpoints()

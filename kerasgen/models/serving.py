@@ -85,6 +85,11 @@ class Endpoint:
             `generate_from_seed`): a TFLite file includes it only with
             `--select-tf-ops`. Defaults to True.
         description: str. One line for the serving guide. Defaults to "".
+        parity_atol: float or None. How far (in the units of its float
+            outputs, e.g. [-1, 1]) an exported run of the function may be
+            from the same function in Keras, where float32 rounding in
+            another order is amplified (an iterative inversion); None for
+            the exporter's usual 1e-5. Defaults to None.
 
     Example:
 
@@ -102,6 +107,7 @@ class Endpoint:
     images: bool = True
     builtin_ops: bool = True
     description: str = ""
+    parity_atol: float = None
 
     @property
     def input_names(self):
