@@ -16,8 +16,8 @@ Griffin-Lim. The spectrogram of a clip (section 4 of the paper):
    and divided by 3, into [-1, 1].
 
 The generator makes such images; sampling undoes steps 3 and 2 and runs
-Griffin-Lim (`griffin_lim_iterations`, plain as in the paper, with zero
-initial phase) to a waveform, in `keras.ops`, so the exported `generate` returns waveforms too.
+Griffin-Lim (`griffin_lim_iterations`, with zero initial phase and the fast
+variant's momentum) to a waveform, in `keras.ops`, so the exported `generate` returns waveforms too.
 
 Notation:
 
@@ -34,6 +34,8 @@ spectrograms once per batch (`prepare_batch`) so that the critic and the
 penalty see spectrograms.
 
 Deviations:
+- Fast Griffin-Lim (Perraudin et al. 2013) instead of plain: half the
+  spectral error at the paper's 16 iterations.
 - The networks are kerasgen's DCGAN stacks (4x4 kernels, `filters` wide,
   no batch norm in either network as in the paper) instead of the
   paper's 5x5 kernels.
@@ -236,11 +238,11 @@ class SpecGAN(WaveformGenerator, GradientPenaltyCritic, WassersteinGAN):
         """Waveforms `(n, length, 1)` in [-1, 1]: G(z), denormalized, then
         Griffin-Lim."""
         magnitude = self.to_magnitude(self.spectrogram_tensor(latents))
-        # Plain Griffin-Lim, the paper's: the fast variant's momentum
-        # amplifies float32 rounding, and the exported graph (whose ops
-        # round in another order) drifted from Keras by 1e-4 with it.
+        # Fast Griffin-Lim: on the 300 FSDD test recordings, 16 iterations
+        # leave a spectral convergence of 0.11 against plain Griffin-Lim's
+        # 0.20 (benchmarks/audio_figures.py).
         waveforms = self.spectrogram.griffin_lim(
-            magnitude, self.griffin_lim_iterations, momentum=0.0, length=self.length)
+            magnitude, self.griffin_lim_iterations, length=self.length)
         return ops.clip(waveforms, -1.0, 1.0)[..., None]
 
     def call(self, latents, training=False):
