@@ -55,13 +55,37 @@ with FIDs measured on another network.
 Made by `benchmarks/train_extractors.py lenet-mnist`.
 """
 
-def lenet_mnist(seed=0, epochs=20):
+def write_classifier(name, builder, network, classes, data, x_test, y_test, count_key,
+                     card, *, epochs, batch_size, seed, seconds):
+    """Measures a trained judge on its held-out data and writes its preset
+    (`zoo/<name>/`), the card filled in from the same facts."""
     import keras
     import numpy as np
 
+    from kerasgen.metrics.extractors import write_preset_extractor
+
+    logits = network.predict(x_test, batch_size=100, verbose=0)[1]
+    accuracy = float(np.mean(np.argmax(logits, -1) == y_test))
+    facts = dict(params=network.count_params(), epochs=epochs, seed=seed,
+                 seconds=seconds, backend=keras.backend.backend(), accuracy=accuracy)
+    metadata = {
+        "name": name, "kind": "feature_extractor", "data": data,
+        "epochs": epochs, "batch_size": batch_size, "seed": seed,
+        "backend": keras.backend.backend(), "keras": keras.__version__,
+        "train_seconds": round(seconds, 1), "parameters": network.count_params(),
+        "metrics": {"held_out_accuracy": accuracy, count_key: int(len(y_test))},
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    write_preset_extractor(ZOO / name, builder, {}, network, classes, metadata,
+                           card.format(**facts))
+    print(json.dumps(metadata, indent=2))
+
+
+def lenet_mnist(seed=0, epochs=20):
+    import keras
+
     from kerasgen.data import load_images
     from kerasgen.metrics.classifiers import build_lenet, train_classifier
-    from kerasgen.metrics.extractors import write_preset_extractor
 
     data = load_images(SHARED / "mnist")
     images = data.images.astype("float32") / 127.5 - 1.0
@@ -73,23 +97,10 @@ def lenet_mnist(seed=0, epochs=20):
     train_classifier(network, x, y, epochs=epochs, batch_size=128, augment="digits",
                      seed=seed)
     seconds = time.time() - start
-    logits = network.predict(x_test, batch_size=500, verbose=0)[1]
-    accuracy = float(np.mean(np.argmax(logits, -1) == y_test))
-    facts = dict(params=network.count_params(), epochs=epochs, seed=seed,
-                 seconds=seconds, backend=keras.backend.backend(), accuracy=accuracy)
-    metadata = {
-        "name": "lenet-mnist", "kind": "feature_extractor",
-        "data": "MNIST test digits 0-7999 (train), 8000-9999 (held out)",
-        "epochs": epochs, "batch_size": 128, "seed": seed,
-        "backend": keras.backend.backend(), "keras": keras.__version__,
-        "train_seconds": round(seconds, 1), "parameters": network.count_params(),
-        "metrics": {"held_out_accuracy": accuracy, "held_out_images": int(len(y_test))},
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    write_preset_extractor(ZOO / "lenet-mnist", "lenet", {}, network,
-                           [str(i) for i in range(10)], metadata,
-                           LENET_CARD.format(**facts))
-    print(json.dumps(metadata, indent=2))
+    write_classifier("lenet-mnist", "lenet", network, [str(i) for i in range(10)],
+                     "MNIST test digits 0-7999 (train), 8000-9999 (held out)",
+                     x_test, y_test, "held_out_images", LENET_CARD, epochs=epochs,
+                     batch_size=128, seed=seed, seconds=seconds)
 
 
 FSDD_CARD = """# logmel-cnn-fsdd: the spoken-digit judge
@@ -123,11 +134,9 @@ Made by `benchmarks/train_extractors.py logmel-cnn-fsdd`.
 
 def logmel_cnn_fsdd(seed=0, epochs=30):
     import keras
-    import numpy as np
 
     from kerasgen.data.audio import load_waveforms
     from kerasgen.metrics.classifiers import build_logmel_cnn, train_classifier
-    from kerasgen.metrics.extractors import write_preset_extractor
 
     folder = SHARED / "fsdd" / "recordings"
     train = load_waveforms(folder, split="train")
@@ -138,22 +147,10 @@ def logmel_cnn_fsdd(seed=0, epochs=30):
     train_classifier(network, train.waveforms, train.labels, epochs=epochs, batch_size=64,
                      augment="audio", seed=seed)
     seconds = time.time() - start
-    logits = network.predict(test.waveforms, batch_size=100, verbose=0)[1]
-    accuracy = float(np.mean(np.argmax(logits, -1) == test.labels))
-    facts = dict(params=network.count_params(), epochs=epochs, seed=seed,
-                 seconds=seconds, backend=keras.backend.backend(), accuracy=accuracy)
-    metadata = {
-        "name": "logmel-cnn-fsdd", "kind": "feature_extractor",
-        "data": "Free Spoken Digit Dataset: takes 5-49 (train, 2,700), takes 0-4 (held out, 300)",
-        "epochs": epochs, "batch_size": 64, "seed": seed,
-        "backend": keras.backend.backend(), "keras": keras.__version__,
-        "train_seconds": round(seconds, 1), "parameters": network.count_params(),
-        "metrics": {"held_out_accuracy": accuracy, "held_out_recordings": int(len(test))},
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    write_preset_extractor(ZOO / "logmel-cnn-fsdd", "logmel_cnn", {}, network,
-                           train.class_names, metadata, FSDD_CARD.format(**facts))
-    print(json.dumps(metadata, indent=2))
+    write_classifier("logmel-cnn-fsdd", "logmel_cnn", network, train.class_names,
+                     "Free Spoken Digit Dataset: takes 5-49 (train, 2,700), takes 0-4 "
+                     "(held out, 300)", test.waveforms, test.labels, "held_out_recordings",
+                     FSDD_CARD, epochs=epochs, batch_size=64, seed=seed, seconds=seconds)
 
 
 def main(argv=None):
