@@ -20,6 +20,7 @@ from kerasgen.models.progan import ProgressiveDiscriminator
 from kerasgen.models.progan import ProgressiveGenerator
 from kerasgen.training.phases import phase_at
 from kerasgen.training.phases import segments
+from backends import backend_independent
 
 TINY = dict(image_size=16, channels=1, latent_dim=8, fmap_base=32, fmap_max=16, seed=0)
 
@@ -145,6 +146,9 @@ def train(model, batch, done, total):
         model.fit(batch, batch_size=len(batch), epochs=stop - start, shuffle=False, verbose=0)
 
 
+# Phase arithmetic, the same on both backends (45 s on JAX): on JAX in
+# `make test-all`; test_every_family trains ProGAN on JAX.
+@backend_independent
 def test_resuming_in_the_middle_of_a_fade_in_gives_the_same_steps(tmp_path):
     batch = real_batch(4, size=8)
     # 4x4 for 3 steps, then the 8x8 fade-in (steps 3-5): stop after step 4.

@@ -10,6 +10,7 @@ from family_contract import run_family_test
 from kerasgen.layers.style import ModulatedConv2D
 from kerasgen.models.interfaces import provides
 from kerasgen.models.stylegan2 import mix_styles
+from backends import backend_independent
 
 TINY = dict(image_size=8, channels=1, latent_dim=8, w_dim=8, mapping_layers=2,
             fmap_base=16, fmap_max=8, seed=0)
@@ -24,6 +25,10 @@ def real_batch(n=8, size=8, seed=1):
     return np.random.default_rng(seed).uniform(-1, 1, (n, size, size, 1)).astype("float32")
 
 
+# The contract and the path length step compile several JAX train steps
+# (38 s and 33 s on CI's cores): on JAX in `make test-all`; test_every_family
+# and test_lazy_r1_runs_every_interval_batches train StyleGAN2 on JAX.
+@backend_independent
 def test_family_contract(tmp_path):
     # Without R1: its gradient cannot reach every weight (not the score's
     # bias, which leaves D's input gradient as it is). test_lazy_r1_... covers it.
@@ -180,6 +185,7 @@ def test_path_lengths_are_the_norms_of_the_jacobian_times_y():
     np.testing.assert_allclose(lengths, expected, rtol=2e-2)
 
 
+@backend_independent
 def test_path_length_steps_track_the_mean_and_train_the_generator_only():
     from family_contract import changed, only_step, values_of
 

@@ -34,7 +34,7 @@ class PhaseShuffle(layers.Layer):
     ```python
     import numpy as np
     x = np.arange(8, dtype="float32").reshape(1, 8, 1)
-    PhaseShuffle(2)(x, training=False)[0, :, 0].numpy().tolist() == list(range(8))
+    np.asarray(PhaseShuffle(2)(x, training=False))[0, :, 0].tolist() == list(range(8))
     # True
     ```
     """
