@@ -56,7 +56,7 @@ Made by `benchmarks/train_extractors.py lenet-mnist`.
 """
 
 def write_classifier(name, builder, network, classes, data, x_test, y_test, count_key,
-                     card, *, epochs, batch_size, seed, seconds):
+                     card, *, epochs, batch_size, seed, seconds, resolution):
     """Measures a trained judge on its held-out data and writes its preset
     (`zoo/<name>/`), the card filled in from the same facts."""
     import keras
@@ -69,7 +69,7 @@ def write_classifier(name, builder, network, classes, data, x_test, y_test, coun
     facts = dict(params=network.count_params(), epochs=epochs, seed=seed,
                  seconds=seconds, backend=keras.backend.backend(), accuracy=accuracy)
     metadata = {
-        "name": name, "kind": "feature_extractor", "data": data,
+        "name": name, "kind": "feature_extractor", "data": data, "resolution": resolution,
         "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "backend": keras.backend.backend(), "keras": keras.__version__,
         "train_seconds": round(seconds, 1), "parameters": network.count_params(),
@@ -100,7 +100,7 @@ def lenet_mnist(seed=0, epochs=20):
     write_classifier("lenet-mnist", "lenet", network, [str(i) for i in range(10)],
                      "MNIST test digits 0-7999 (train), 8000-9999 (held out)",
                      x_test, y_test, "held_out_images", LENET_CARD, epochs=epochs,
-                     batch_size=128, seed=seed, seconds=seconds)
+                     batch_size=128, seed=seed, seconds=seconds, resolution="28x28")
 
 
 FSDD_CARD = """# logmel-cnn-fsdd: the spoken-digit judge
@@ -150,7 +150,8 @@ def logmel_cnn_fsdd(seed=0, epochs=30):
     write_classifier("logmel-cnn-fsdd", "logmel_cnn", network, train.class_names,
                      "Free Spoken Digit Dataset: takes 5-49 (train, 2,700), takes 0-4 "
                      "(held out, 300)", test.waveforms, test.labels, "held_out_recordings",
-                     FSDD_CARD, epochs=epochs, batch_size=64, seed=seed, seconds=seconds)
+                     FSDD_CARD, epochs=epochs, batch_size=64, seed=seed, seconds=seconds,
+                     resolution="8192 samples at 8 kHz")
 
 
 def main(argv=None):

@@ -316,8 +316,12 @@ def bound_rows(model, evaluation, datasets=None, cache=True):
     spec = model.data_spec()
     data = _data_path(evaluation, datasets)
     held_out = held_out_data(spec, data, evaluation)
-    training = held_out_data(spec, data, evaluation, split="train")
-    real = ev.evaluate_real(training.images, held_out.images, evaluation["metrics"],
+    # n training examples drawn over the whole split (a split sorted by
+    # class would give its first n few classes), seeded.
+    training = held_out_data(spec, data, evaluation, split="train", n=10 ** 9).images
+    picked = np.sort(np.random.default_rng(evaluation["seed"]).choice(
+        len(training), min(evaluation["n"], len(training)), replace=False))
+    real = ev.evaluate_real(training[picked], held_out.images, evaluation["metrics"],
                             extractor=evaluation["extractor"], seed=evaluation["seed"],
                             data_name=f"{held_out.source}-{evaluation.get('split')}",
                             cache=cache)["rows"]
