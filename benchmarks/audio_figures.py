@@ -8,9 +8,9 @@ Writes, and appends one row per measurement to benchmarks/results/audio.jsonl:
 
 - `docs/audio/<preset>/sample_0k.wav` and `docs/images/<preset>.png`: 8
   clips (seed 0) and their waveforms and spectrograms;
-- `docs/audio/fsdd-test/sample_0k.wav` and `docs/images/fsdd-test.png`: the
-  first 8 test recordings as the loader gives them (peak 1, 8,192 samples),
-  for comparison;
+- `docs/images/fsdd-test.png`: 8 test recordings (one of each of eight
+  digits) as the loader gives them (peak 1, 8,192 samples), for comparison
+  (a picture only: the recordings stay in ../shared/datasets);
 - the spectrogram round trip on the 300 test recordings (Hann frames of 256
   every 64): the exact inverse's largest error, and Griffin-Lim's spectral
   convergence `|| |S| - |S(GL(|S|))| ||_F / || |S| ||_F`, fast (momentum
@@ -49,13 +49,14 @@ def record(row):
     print(json.dumps({k: v for k, v in row.items() if k != "machine"}))
 
 
-def write_clips(name, clips, sample_rate):
+def write_clips(name, clips, sample_rate, wav=True):
     from kerasgen.utils.audio import audio_figure
     from kerasgen.utils.audio import write_audio_samples
     from kerasgen.utils.images import save_png
 
-    write_audio_samples(os.path.join(ROOT, "docs", "audio", name), clips, sample_rate,
-                        figure=False)
+    if wav:
+        write_audio_samples(os.path.join(ROOT, "docs", "audio", name), clips, sample_rate,
+                            figure=False)
     save_png(audio_figure(clips, sample_rate), os.path.join(ROOT, "docs", "images",
                                                             f"{name}.png"))
 
@@ -107,7 +108,9 @@ def main():
     if args.no_presets:
         return
     judge = load_extractor("logmel-cnn-fsdd")
-    write_clips("fsdd-test", test.waveforms[::37][:CLIPS], test.sample_rate)
+    # A picture only: the recordings themselves stay in ../shared (the
+    # project does not copy the datasets in).
+    write_clips("fsdd-test", test.waveforms[::37][:CLIPS], test.sample_rate, wav=False)
     judge_confidence("fsdd test recordings", test.waveforms, judge)
     for name in ("wavegan-fsdd", "specgan-fsdd"):
         if name not in shipped_index():
