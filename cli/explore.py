@@ -42,6 +42,13 @@ def load_latent_model(source, allow_nonfinite=False, interface="decode"):
         require(model, interface, hint=what_it_does(model))
     except ValueError as error:
         raise usage_mistake(error) from error
+    if model.data_spec().kind == "waveforms":
+        from kerasgen.cli.main import UsageMistake
+
+        raise UsageMistake(
+            f"The explore commands draw images; {type(model).__name__} makes audio. "
+            "Its latent API (sample_latents, decode, kerasgen.latent's functions) works "
+            f"in Python, and kerasgen sample writes its clips. Received: {source}")
     return model
 
 

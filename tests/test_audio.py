@@ -325,6 +325,11 @@ def test_train_sample_and_eval_wavegan_on_a_wav_folder(wav_data, tmp_path):
     refused = invoke("sample", run, "--out", tmp_path / "grid.png")
     assert_one_line_error(refused)
     assert "folder" in refused.stderr
+    # The image figures of the latent tools are refused in one line.
+    explored = invoke("explore", "interpolate", run, "--seeds", "1,2",
+                      "--out", tmp_path / "walk.png")
+    assert_one_line_error(explored)
+    assert "makes audio" in explored.stderr
 
 
 @backend_independent
