@@ -117,10 +117,6 @@ class AudioData:
             return 0
         return int(self.labels.max()) + 1
 
-    @property
-    def skipped(self):
-        return 0  # unreadable files are errors here, not skipped
-
     def take(self, index):
         """The waveforms at `index` (a slice or indices) as a new AudioData."""
         pick = (lambda values: None if values is None else
@@ -451,14 +447,12 @@ def synthetic_tones(n, length, sample_rate, seed=0):
         start = int(rng.uniform(0.0, 0.2) * length)
         duration = max(2, int(rng.uniform(0.3, 0.7) * length))
         duration = min(duration, length - start)
-        t = np.arange(duration) / sample_rate
         glide = 1.0 + (k - 4.5) / 10.0 * np.linspace(0.0, 1.0, duration)
         f0 = base[k] * rng.uniform(0.95, 1.05)
         phase = 2.0 * np.pi * np.cumsum(f0 * glide) / sample_rate
         tone = np.sin(phase) + 0.5 * np.sin(2 * phase) + 0.25 * np.sin(4 * phase)
         tone *= np.hanning(duration) * rng.uniform(0.5, 0.9) / 1.75
         waveforms[i, start:start + duration] = tone
-        del t
     waveforms += rng.normal(0.0, 0.03 * 0.3, waveforms.shape).astype("float32")
     return AudioData(np.clip(waveforms, -1, 1)[..., None], sample_rate, labels.astype("int32"),
                      [f"tone{k}" for k in range(10)], SYNTHETIC_SOURCE)
