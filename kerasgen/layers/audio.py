@@ -13,6 +13,7 @@
 import keras
 from keras import layers
 from keras import ops
+from kerasgen.training.replicas import per_example
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -59,7 +60,7 @@ class PhaseShuffle(layers.Layer):
     def call(self, inputs, training=False):
         if not training or self.radius == 0:
             return inputs
-        shifts = keras.random.randint(
+        shifts = per_example(keras.random.randint,
             (ops.shape(inputs)[0],), -self.radius, self.radius + 1,
             seed=self.seed_generator)
         return self.shift(inputs, shifts)

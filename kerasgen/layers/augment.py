@@ -9,6 +9,7 @@ and runs on the accelerator.
 
 import keras
 from keras import ops
+from kerasgen.training.replicas import per_example
 
 
 def jitter_size(image_size):
@@ -60,7 +61,7 @@ def random_jitter(images, seed_generator, load_size=None, flip=True):
         )
         resized = ops.clip(resized, -1.0, 1.0)  # bicubic overshoots
         # Crop offsets per image, gathered as rows then columns.
-        offsets = keras.random.randint(
+        offsets = per_example(keras.random.randint,
             (batch_size, 2), 0, load_size - size + 1, seed=seed_generator
         )
         span = ops.arange(size)
@@ -71,6 +72,6 @@ def random_jitter(images, seed_generator, load_size=None, flip=True):
         cols = ops.broadcast_to(cols[:, None, :, None], (batch_size, size, size, channels))
         images = ops.take_along_axis(images, cols, axis=2)
     if flip:
-        coins = keras.random.uniform((batch_size, 1, 1, 1), seed=seed_generator)
+        coins = per_example(keras.random.uniform, (batch_size, 1, 1, 1), seed=seed_generator)
         images = ops.where(coins < 0.5, ops.flip(images, axis=2), images)
     return images

@@ -10,6 +10,7 @@ returned and replaced by the new one (the authors' `ImagePool`).
 
 import keras
 from keras import ops
+from kerasgen.training import replicas
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -57,6 +58,10 @@ class ImagePool(keras.layers.Layer):
         images = ops.stop_gradient(ops.cast(images, self.images.dtype))
         if self.pool_size == 0:
             return images
+        # One pool for the global batch: under a tf.distribute strategy
+        # every replica runs the same update on all replicas' images, in
+        # batch order, and keeps its own rows of what comes back.
+        images = replicas.gather(images)
         batch_size = ops.shape(images)[0]
         # Draw every random number up front: one coin and one slot each.
         coins = keras.random.uniform((batch_size,), seed=seed_generator)
@@ -92,7 +97,7 @@ class ImagePool(keras.layers.Layer):
         )
         self.images.assign(pool)
         self.count.assign(count)
-        return returned
+        return replicas.local_part(returned)
 
     def call(self, images):
         raise NotImplementedError("Use `ImagePool.query(images, seed_generator)`.")

@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from kerasgen.training.input_gradients import input_gradient
+from kerasgen.training.replicas import per_example
 
 
 def _squared_norms(gradients):
@@ -68,7 +69,7 @@ def gradient_penalty(critic, real, fake, epsilon=None, seed_generator=None, per_
     batch = ops.shape(real)[0]
     weight_shape = (batch,) + (1,) * (len(real.shape) - 1)
     if epsilon is None:
-        epsilon = keras.random.uniform(weight_shape, seed=seed_generator)
+        epsilon = per_example(keras.random.uniform, weight_shape, seed=seed_generator)
     else:
         epsilon = ops.reshape(ops.cast(epsilon, "float32"), weight_shape)
     interpolates = epsilon * real + (1.0 - epsilon) * fake

@@ -41,6 +41,7 @@ from kerasgen.models.serving import Endpoint
 from kerasgen.models.serving import Input
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
+from kerasgen.training.replicas import per_example
 
 RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
 CORRUPTIONS = ("none", "masking", "gaussian")
@@ -144,9 +145,9 @@ class Autoencoder(LatentGenerator, GenerativeModel):
         if self.corruption == "none" or self.corruption_level == 0.0:
             return images
         if self.corruption == "masking":
-            keep = keras.random.uniform(ops.shape(images), seed=self.seed_generator)
+            keep = per_example(keras.random.uniform, ops.shape(images), seed=self.seed_generator)
             return ops.where(keep >= self.corruption_level, images, -1.0)
-        noise = keras.random.normal(ops.shape(images), seed=self.seed_generator)
+        noise = per_example(keras.random.normal, ops.shape(images), seed=self.seed_generator)
         return ops.clip(images + self.corruption_level * noise, -1.0, 1.0)
 
     # --- Loss ---------------------------------------------------------------------

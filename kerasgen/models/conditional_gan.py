@@ -65,6 +65,7 @@ from kerasgen.losses import discriminator_loss
 from kerasgen.losses import generator_loss
 from kerasgen.training import GenerativeModel
 from kerasgen.models.registry import register_family
+from kerasgen.training.replicas import per_example
 
 
 # --- Networks -----------------------------------------------------------------
@@ -245,8 +246,8 @@ class ConditionalGAN(LatentGenerator, AlternatingSteps, GenerativeModel):
 
     def generated(self, batch_size):
         """`(G(z, y'), y')` for fresh latents and uniformly drawn classes."""
-        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
-        fake_labels = keras.random.randint(
+        z = per_example(keras.random.normal, (batch_size, self.latent_dim), seed=self.seed_generator)
+        fake_labels = per_example(keras.random.randint,
             (batch_size,), 0, self.num_classes, seed=self.seed_generator
         )
         fake_labels = ops.cast(fake_labels, "int32")

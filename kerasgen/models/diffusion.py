@@ -78,6 +78,7 @@ from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils.compiled import compiled
 from kerasgen.utils import arguments
+from kerasgen.training.replicas import per_example
 
 SCHEDULES = ("linear", "cosine")
 PREDICTIONS = ("epsilon", "v")
@@ -372,15 +373,15 @@ class DDPM(LatentGenerator, GenerativeModel):
         "none" at rate `label_dropout` (classifier-free guidance)."""
         images = ops.cast(images, "float32")
         n = ops.shape(images)[0]
-        t = keras.random.randint((n,), 0, self.timesteps, seed=self.seed_generator)
-        noise = keras.random.normal(ops.shape(images), seed=self.seed_generator)
+        t = per_example(keras.random.randint, (n,), 0, self.timesteps, seed=self.seed_generator)
+        noise = per_example(keras.random.normal, ops.shape(images), seed=self.seed_generator)
         alpha_bars = ops.convert_to_tensor(self.alpha_bars, "float32")
         noisy = q_sample(images, t, noise, alpha_bars)
         inputs = [noisy, t]
         if self.num_classes:
             labels = ops.cast(labels, "int32")
             if self.label_dropout:
-                dropped = keras.random.uniform((n,), seed=self.seed_generator) < self.label_dropout
+                dropped = per_example(keras.random.uniform, (n,), seed=self.seed_generator) < self.label_dropout
                 labels = ops.where(dropped, self.num_classes, labels)
             inputs.append(labels)
         output = self.denoiser(inputs, training=True)

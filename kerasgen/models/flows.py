@@ -81,6 +81,7 @@ from kerasgen.models.serving import Input
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils.arguments import check_count
+from kerasgen.training.replicas import per_example
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -164,7 +165,7 @@ class MultiScaleFlowModel(LatentGenerator, DensityModel, GenerativeModel):
     def negative_log_likelihood(self, images, labels=None):
         """The batch mean of -log P(x) (nats per image) with fresh uniform
         dequantization noise: the loss."""
-        noise = keras.random.uniform(ops.shape(images), seed=self.seed_generator)
+        noise = per_example(keras.random.uniform, ops.shape(images), seed=self.seed_generator)
         log_prob = ops.mean(self.log_prob_tensor(images, noise=noise, training=True))
         loss = -log_prob
         return loss, {"loss": loss, "bits_per_dim": bits_per_dim(log_prob, self.event_size)}

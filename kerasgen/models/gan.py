@@ -53,6 +53,7 @@ from kerasgen.models.interfaces import LatentGenerator
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.models.registry import register_family
+from kerasgen.training.replicas import per_example
 
 ARCHITECTURES = ("mlp", "dcgan")
 
@@ -248,7 +249,7 @@ class GAN(LatentGenerator, AlternatingSteps, GenerativeModel):
     # --- Losses ---------------------------------------------------------------
 
     def _latents(self, batch_size):
-        return keras.random.normal(
+        return per_example(keras.random.normal,
             (batch_size, self.latent_dim), seed=self.seed_generator
         )
 

@@ -70,6 +70,7 @@ from kerasgen.training import AssignStep
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils.arguments import check_count
+from kerasgen.training.replicas import per_example
 
 COVARIANCE_TYPES = ("full", "diagonal", "spherical")
 TRAINING_MODES = ("em", "gradient")
@@ -406,7 +407,7 @@ class GaussianMixture(Sampler, DensityModel, GenerativeModel):
     # --- Update steps ---------------------------------------------------------
 
     def _batch_points(self, images):
-        noise = keras.random.uniform(ops.shape(images), seed=self.seed_generator)
+        noise = per_example(keras.random.uniform, ops.shape(images), seed=self.seed_generator)
         return self._to_points(images, noise)
 
     def _first_batch(self):

@@ -48,6 +48,7 @@ from kerasgen.models.serving import normal_cdf
 from kerasgen.models.serving import seeded_normal
 from kerasgen.training import AssignStep
 from kerasgen.training import GenerativeModel
+from kerasgen.training.replicas import per_example
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -238,7 +239,7 @@ class NaiveBayes(Sampler, DensityModel, GenerativeModel):
         if labels is None:
             raise ValueError("Naive Bayes is fitted on labelled images: pass the labels "
                              "with the images.")
-        noise = keras.random.uniform(ops.shape(images), seed=self.seed_generator)
+        noise = per_example(keras.random.uniform, ops.shape(images), seed=self.seed_generator)
         points = self._points(images, noise)
         one_hot = ops.one_hot(ops.cast(ops.reshape(labels, (-1,)), "int32"), self.num_classes)
         new = [self.counts.class_counts + ops.sum(one_hot, axis=0),

@@ -62,6 +62,7 @@ from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.training.phases import Phase
 from kerasgen.utils import arguments
+from kerasgen.training.replicas import per_example
 
 
 def feature_maps(resolution, fmap_base=8192, fmap_max=512):
@@ -357,7 +358,7 @@ class ProGAN(LatentGenerator, GenerativeModel):
     # --- Losses and update steps --------------------------------------------
 
     def _fake(self, n, alpha):
-        z = keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        z = per_example(keras.random.normal, (n, self.latent_dim), seed=self.seed_generator)
         return self.generator(z, level=self.level, alpha=alpha, training=True)
 
     def _critic(self, alpha):

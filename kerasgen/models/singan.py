@@ -68,6 +68,7 @@ from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.training.phases import Phase
 from kerasgen.utils import arguments
+from kerasgen.training.replicas import per_example
 
 
 def pyramid_sizes(height, width, min_size=25, scale_factor=0.75):
@@ -377,7 +378,7 @@ class SinGAN(LatentGenerator, GenerativeModel):
     # --- The pyramid ----------------------------------------------------------------
 
     def _noise(self, n, k):
-        return keras.random.normal((n,) + self.sizes[k] + (self.channels,),
+        return per_example(keras.random.normal, (n,) + self.sizes[k] + (self.channels,),
                                    seed=self.seed_generator)
 
     def _run_scales(self, noises, sizes, start=0, image=None, training_scale=None):

@@ -80,6 +80,7 @@ from kerasgen.training import AssignStep
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils import arguments
+from kerasgen.training.replicas import per_example
 
 
 
@@ -184,7 +185,7 @@ class StyleGenerator(keras.Model):
                 x = self.convs[layer]([x, ws[:, index]])
                 noise = None
                 if seed_generator is not None:
-                    noise = keras.random.normal((n, x.shape[1], x.shape[2], 1),
+                    noise = per_example(keras.random.normal, (n, x.shape[1], x.shape[2], 1),
                                                 seed=seed_generator)
                 x = self.noises[layer](x, noise)
                 x = lrelu(x + ops.cast(self.biases[layer], x.dtype))
@@ -377,7 +378,7 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
     # --- Styles: mapping, mixing, truncation --------------------------------
 
     def _z(self, n):
-        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        return per_example(keras.random.normal, (n, self.latent_dim), seed=self.seed_generator)
 
     def training_ws(self, n):
         """`ws` of a training batch: w = f(z), and with probability
@@ -498,7 +499,7 @@ class StyleGAN2(LatentGenerator, GenerativeModel):
         g = self.generator
         if y is None:
             shape = (ops.shape(ws)[0], self.image_size, self.image_size, self.channels)
-            y = keras.random.normal(shape, seed=self.seed_generator) / self.image_size
+            y = per_example(keras.random.normal, shape, seed=self.seed_generator) / self.image_size
         gradients = input_gradient(lambda v: ops.sum(g.synthesis(v) * y, axis=(1, 2, 3)), ws)
         return ops.sqrt(ops.mean(ops.sum(ops.square(gradients), axis=2), axis=1))
 

@@ -81,6 +81,7 @@ from kerasgen.models.stylegan2 import ResidualDiscriminator
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.utils import arguments
+from kerasgen.training.replicas import per_example
 
 
 def normalize(x, axis=-1):
@@ -141,11 +142,11 @@ def random_crops(images, crops, size, min_scale, max_scale, seed=None):
     images = ops.convert_to_tensor(images)
     n = ops.shape(images)[0]
     height, width = int(images.shape[1]), int(images.shape[2])
-    scale = keras.random.uniform((n, crops), min_scale, max_scale, seed=seed)
+    scale = per_example(keras.random.uniform, (n, crops), min_scale, max_scale, seed=seed)
     rows = ops.cast(scale * height, images.dtype)
     cols = ops.cast(scale * width, images.dtype)
-    top = keras.random.uniform((n, crops), seed=seed) * (height - rows)
-    left = keras.random.uniform((n, crops), seed=seed) * (width - cols)
+    top = per_example(keras.random.uniform, (n, crops), seed=seed) * (height - rows)
+    left = per_example(keras.random.uniform, (n, crops), seed=seed) * (width - cols)
     read_rows = ops.cast(_interpolation_matrix(top, rows, size, height), images.dtype)
     read_cols = ops.cast(_interpolation_matrix(left, cols, size, width), images.dtype)
     picked_rows = ops.einsum("nkph,nhwc->nkpwc", read_rows, images)

@@ -48,6 +48,7 @@ from kerasgen.models.serving import Input
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.models.registry import register_family
+from kerasgen.training.replicas import per_example
 
 RECONSTRUCTION_LOSSES = ("bernoulli", "gaussian")
 
@@ -185,7 +186,7 @@ class VAE(LatentGenerator, DensityModel, GenerativeModel):
         self._check_labels(labels)
         stats = self.encoder(self._encoder_input(images, labels), training=True)
         mean, log_var = ops.split(ops.cast(stats, "float32"), 2, axis=-1)
-        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        eps = per_example(keras.random.normal, ops.shape(mean), seed=self.seed_generator)
         z = mean + ops.exp(0.5 * log_var) * eps
         outputs = self.decoder(self._decoder_input(z, labels), training=True)
         if self.reconstruction == "bernoulli":

@@ -47,6 +47,7 @@ from kerasgen.losses import maximum_mean_discrepancy
 from kerasgen.models.autoencoder import Autoencoder
 from kerasgen.models.registry import register_family
 from kerasgen.training import UpdateStep
+from kerasgen.training.replicas import per_example
 
 REGULARIZERS = ("mmd", "gan")
 
@@ -159,7 +160,7 @@ class WAE(Autoencoder):
         return 10.0 if self.regularizer == "mmd" else 1.0
 
     def prior_samples(self, n):
-        return keras.random.normal((n, self.latent_dim), seed=self.seed_generator)
+        return per_example(keras.random.normal, (n, self.latent_dim), seed=self.seed_generator)
 
     # --- Losses -------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ from kerasgen.losses import gradient_penalty
 from kerasgen.training import GenerativeModel
 from kerasgen.training import UpdateStep
 from kerasgen.models.registry import register_family
+from kerasgen.training.replicas import per_example
 
 
 @keras.saving.register_keras_serializable(package="kerasgen")
@@ -161,7 +162,7 @@ class WassersteinGAN(LatentGenerator, GenerativeModel):
     # --- Losses ---------------------------------------------------------------
 
     def _latents(self, batch_size):
-        return keras.random.normal(
+        return per_example(keras.random.normal,
             (batch_size, self.latent_dim), seed=self.seed_generator
         )
 

@@ -11,6 +11,7 @@ import functools
 
 import tensorflow as tf
 
+from kerasgen.training import replicas
 from kerasgen.training.base import AssignStep, step_due
 
 
@@ -54,8 +55,10 @@ def _gradient_step(model, step, data):
     for _ in range(step.repeat):
         with tf.GradientTape() as tape:
             loss, logs = model.run_update_loss(step, data)
-            # Identity unless the optimizer is a LossScaleOptimizer.
-            scaled_loss = optimizer.scale_loss(loss)
+            # Each replica's share of the global batch's mean (the
+            # optimizer sums the replicas' gradients); then the loss scale,
+            # identity unless the optimizer is a LossScaleOptimizer.
+            scaled_loss = optimizer.scale_loss(replicas.mean_for_gradient(loss))
         kept = model.take_kept()
         grads = _gradients(tape, scaled_loss, variables)
         grads = _after(loss, grads)
@@ -87,7 +90,7 @@ def _gradient_step_when(model, step, data, due):
         def gradients():
             with tf.GradientTape() as tape:
                 loss, logs = model.run_update_loss(step, data)
-                scaled_loss = optimizer.scale_loss(loss)
+                scaled_loss = optimizer.scale_loss(replicas.mean_for_gradient(loss))
             model.receive_kept(step, model.take_kept())
             grads = _gradients(tape, scaled_loss, variables)
             return _after(loss, grads), logs

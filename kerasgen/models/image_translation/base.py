@@ -25,6 +25,7 @@ from keras import ops
 from kerasgen.layers import random_jitter
 from kerasgen.models.interfaces import DataSpec
 from kerasgen.training.schedules import ConstantThenLinearDecay
+from kerasgen.training import replicas
 
 logger = logging.getLogger("kerasgen.models")
 
@@ -109,7 +110,8 @@ class ImageTranslation:
                     "compile() for the papers' linear decay.", type(self).__name__)
             else:
                 self.plan_run(int(epochs) * int(steps))
-                self.compile(**self._compile_arguments)
+                with replicas.creation_scope(self):
+                    self.compile(**self._compile_arguments)
         return super().fit(x, y, batch_size=batch_size, epochs=epochs,
                            steps_per_epoch=steps_per_epoch, **kwargs)
 
