@@ -25,7 +25,7 @@ from kerasgen.cli.main import select_backend
 from kerasgen.cli.main import user_errors
 
 FORMATS = ("saved_model", "tflite")
-QUANTIZE_CHOICES = ("none", "float16", "dynamic-int8")
+QUANTIZE_CHOICES = ("none", "float16", "dynamic-int8", "int8")
 
 
 def default_name(source, path):
@@ -67,6 +67,15 @@ def _use_tensorflow():
               help="SavedModel version (default: the next one; never overwritten).")
 @click.option("--quantize", type=click.Choice(QUANTIZE_CHOICES), multiple=True,
               help="TFLite quantization; repeat for several files (default: none).")
+@click.option("--calibration-data", "calibration_data", type=str, default=None,
+              metavar="SOURCE",
+              help="--quantize int8: data to calibrate on (any kerasgen data source: "
+                   "a folder, IDX files, .npz, tfds:NAME). Default: latents from the "
+                   "prior, labels over the classes and, for image inputs, the model's "
+                   "own samples (a model that does not sample needs it).")
+@click.option("--calibration-steps", "calibration_steps", type=click.IntRange(min=1),
+              default=100, show_default=True,
+              help="--quantize int8: representative examples per signature.")
 @click.option("--batch", "batch", type=click.IntRange(min=1), default=None,
               help="Fix the batch dimension of the inputs (default: any batch).")
 @click.option("--select-tf-ops", is_flag=True,
@@ -78,13 +87,14 @@ def _use_tensorflow():
 @allow_nonfinite_option
 @debug_option
 @user_errors
-def export(source, format_, out, name, version, quantize, batch, select_tf_ops,
-           overwrite, allow_nonfinite):
+def export(source, format_, out, name, version, quantize, calibration_data,
+           calibration_steps, batch, select_tf_ops, overwrite, allow_nonfinite):
     """Export a checkpoint as a SavedModel (for TF Serving) or TFLite files.
 
     SOURCE is a .keras checkpoint, a run folder (runs/<name>) or a zoo preset
     name (`kerasgen zoo list`). SavedModels go to OUT/<name>/<version>/ with
     OUT/models.config beside them; TFLite files to OUT/<name>[.<quantize>].tflite.
+    --quantize int8 calibrates on representative inputs (--calibration-data).
     Serving guide: export/GUIDE.md.
     """
     if format_ == "saved_model" and quantize:
@@ -102,6 +112,21 @@ def export(source, format_, out, name, version, quantize, batch, select_tf_ops,
             "--overwrite applies to --format tflite only: SavedModel versions "
             "are never replaced (leave out --version to write the next one). "
             "Received: --format saved_model --overwrite"
+        )
+    calibration_given = calibration_data is not None or (
+        click.get_current_context().get_parameter_source("calibration_steps").name
+        != "DEFAULT")
+    if calibration_given and "int8" not in quantize:
+        raise UsageMistake(
+            "--calibration-data and --calibration-steps apply to --format tflite "
+            "--quantize int8 only. "
+            f"Received: --format {format_} --quantize {' '.join(quantize) or '(none)'}"
+        )
+    if calibration_data is not None and not calibration_data.startswith("tfds:") \
+            and not os.path.exists(calibration_data):
+        raise UsageMistake(
+            "--calibration-data: no such file or folder (a data source is a path "
+            f"or tfds:NAME). Received: --calibration-data {calibration_data}"
         )
     resolved = resolve_source(source)
     path = resolved[1]
@@ -136,9 +161,12 @@ def export(source, format_, out, name, version, quantize, batch, select_tf_ops,
                 f"{', '.join(taken)} exist(s) already. Pass --overwrite to "
                 f"replace, or another --name or --out. Received: --name {name}"
             )
-    for kind in kinds:
+    # int8 first: its calibration data is read before any file is written.
+    for kind in sorted(kinds, key=lambda kind: kind != "int8"):
+        calibration = dict(calibration_data=calibration_data,
+                           calibration_steps=calibration_steps) if kind == "int8" else {}
         target = kerasgen.export.tflite(
             model, out, quantize=kind, name=name, batch_size=batch,
-            select_tf_ops=select_tf_ops, overwrite=overwrite,
+            select_tf_ops=select_tf_ops, overwrite=overwrite, **calibration,
         )
         click.echo(f"Wrote {target} ({kind}, {os.path.getsize(target):,} bytes)")
