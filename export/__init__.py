@@ -9,8 +9,10 @@ model that declares none.
   Serving's layout, `out_dir/<name>/<version>/`, with the declared
   signatures (`generate`, `decode`, `translate`, ...) and `serving_default`,
   and `out_dir/models.config` beside it.
-- `tflite(model, out, quantize="none"|"float16"|"dynamic-int8")`: a
-  TFLite (LiteRT) file with the same signatures, checked by running it.
+- `tflite(model, out, quantize="none"|"float16"|"dynamic-int8"|"int8")`: a
+  TFLite (LiteRT) file with the same signatures, checked by running it;
+  `"int8"` (full-integer) is calibrated on representative inputs
+  (`kerasgen.export.calibration`, `calibration_data=`).
 - `describe_signatures(model)`: what a model exports, as a Markdown table.
 
 Both go through TensorFlow: run them with `KERAS_BACKEND=tensorflow` (a
