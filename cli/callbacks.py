@@ -401,6 +401,37 @@ class TranslationStrips(SampleGrid):
         return make_strips(rows, self.groups(rows))
 
 
+class LossScaleWatch(keras.callbacks.Callback):
+    """Reports, once per update step, a dynamic loss scale (`mixed_float16`;
+    the train step logs it as `loss_scale_<step>`) that has fallen below
+    `floor`: Keras halves the scale at every step whose scaled gradients
+    overflow, so a scale under 1 means the gradients overflow float16 even
+    unscaled, and that step's updates are being skipped."""
+
+    def __init__(self, floor=1.0):
+        super().__init__()
+        self.floor = float(floor)
+        self.reported = set()
+        self.step = 0
+
+    def on_train_begin(self, logs=None):
+        self.step = model_step(self.model)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        for key, value in (logs or {}).items():
+            if not key.startswith("loss_scale_") or key in self.reported:
+                continue
+            if float(value) < self.floor:
+                self.reported.add(key)
+                click.echo(
+                    f"Warning: step {self.step}: the float16 loss scale of "
+                    f"'{key[len('loss_scale_'):]}' fell to {float(value):.3g}: its "
+                    "gradients overflow float16 even unscaled, and its updates "
+                    "are skipped. Train with --mixed-precision bfloat16 or "
+                    "--precision float32.", err=True)
+
+
 class LossLog(_StepCallback):
     """Appends one CSV row per step (`step,` then the model's logs, e.g.
     `d_loss,g_loss`) to `path`, and the same scalars to TensorBoard, with

@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import sys
 
 import click
@@ -91,6 +92,10 @@ RESUMABLE = (
 # mixed ones (so checkpoints and presets are the same files); the layers
 # compute in the half type.
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+MIXED_PRECISIONS = ("float16", "bfloat16")
+# --strategy: kerasgen.training.distribute.STRATEGIES, named here without
+# importing Keras (`kerasgen train --help` stays fast; a test checks both).
+STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
 # --eval-every: samples per measurement (a 2,000-sample FID on lenet-mnist
 # takes a few seconds on 2 CPU cores).
 DEFAULT_EVAL_N = 2000
@@ -190,6 +195,29 @@ def _common_params():
                help="Compute in float32, or in bfloat16 or float16 with float32 "
                     "weights (Keras mixed precision, for GPUs with tensor "
                     "cores). A resumed run keeps its own."),
+        option(["--mixed-precision"], type=click.Choice(MIXED_PRECISIONS), default=None,
+               help="Shorthand for --precision mixed_float16 or mixed_bfloat16. "
+                    "float16 scales each optimizer's loss (dynamically); a loss "
+                    "scale that keeps falling is reported."),
+        option(["--xla/--no-xla"], default=None,
+               help="Compile the train step with XLA (TensorFlow's "
+                    "jit_compile=True). JAX always compiles with XLA. Default: "
+                    "the family's choice (no XLA on TensorFlow)."),
+        option(["--strategy"], type=click.Choice(STRATEGIES), default="auto",
+               show_default=True,
+               help="How to spread training: auto (mirrored over 2+ GPUs, "
+                    "else one device), one-device, mirrored (every local "
+                    "device), multi-worker (TensorFlow: TF_CONFIG; JAX: "
+                    "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, "
+                    "JAX_PROCESS_ID), tpu. --batch-size is the global batch."),
+        option(["--sync-batchnorm/--no-sync-batchnorm"], default=False,
+               show_default=True,
+               help="Under a TensorFlow strategy, BatchNorm statistics over "
+                    "the global batch (all-reduced) instead of each "
+                    "replica's rows. On JAX they are the global batch's."),
+        option(["--cpu-devices"], type=click.IntRange(min=1), default=None,
+               help="Split the CPU into N logical devices (to try a strategy "
+                    "on a machine without accelerators)."),
         option(["--on-nan"], type=click.Choice(["stop", "rollback", "skip-batch"]),
                default="stop", show_default=True,
                help="When a loss or a weight turns NaN or infinite: stop "
@@ -392,20 +420,61 @@ class _Run:
         from kerasgen.models.interfaces import provides
 
         options, cls = self.options, self.cls
+        # Before anything runs on the backend: splitting the CPU and
+        # starting a multi-worker strategy must come first.
+        self.distribution = self._distribution(keras)
         defaults = config_lib.constructor_defaults(cls)
         overrides = self._model_overrides(defaults)
         name = options["name"] or self.family
         folder = options["out"] or os.path.join("runs", name)
+        # The chief's folder is the run's: what a resume reads. The other
+        # processes of a multi-process run run the same callbacks (on JAX
+        # a sample or a save is a computation every process takes part
+        # in) but write into a scratch folder of their own inside it.
+        self.read_folder = folder
+        self.resume_path = os.path.join(folder, "checkpoint.keras")
+        if not self.distribution.is_chief:
+            folder = os.path.join(folder, f".worker-{self.distribution.process_index}")
         checkpoint_path = os.path.join(folder, "checkpoint.keras")
         # One process per run folder: a second one would interleave its
         # checkpoints and loss rows with the first's. Taken before anything
         # in the folder is read or written.
         lock = _RunLock(folder)
         try:
-            self._in_folder(keras, provides, cls, defaults, overrides, name, folder,
-                            checkpoint_path)
+            with self.distribution.run_scope():
+                self._in_folder(keras, provides, cls, defaults, overrides, name,
+                                folder, checkpoint_path)
         finally:
             lock.release()
+        if not self.distribution.is_chief:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _distribution(self, keras):
+        """The --strategy's `Distribution`, with --cpu-devices applied; the
+        --mixed-precision and --xla choices checked."""
+        from kerasgen.training import distribute
+
+        options = self.options
+        if options["xla"] is False and keras.backend.backend() == "jax":
+            raise UsageMistake(
+                "JAX always compiles the train step with XLA: --no-xla applies "
+                "to TensorFlow only. Received: --backend jax --no-xla")
+        if options["mixed_precision"] is not None:
+            wanted = "mixed_" + options["mixed_precision"]
+            if self.given("precision") and options["precision"] != wanted:
+                raise UsageMistake(
+                    "Pass --mixed-precision or --precision, not two different "
+                    f"ones. Received: --mixed-precision {options['mixed_precision']} "
+                    f"--precision {options['precision']}")
+        try:
+            if options["cpu_devices"]:
+                distribute.cpu_devices(options["cpu_devices"])
+            distribution = distribute.make_distribution(options["strategy"])
+        except distribute.DistributionError as error:
+            raise UsageMistake(str(error)) from error
+        if options["sync_batchnorm"] and distribution.strategy is None:
+            logger.info("--sync-batchnorm: no TensorFlow strategy, nothing to synchronize")
+        return distribution
 
     def _in_folder(self, keras, provides, cls, defaults, overrides, name, folder,
                    checkpoint_path):
@@ -417,8 +486,10 @@ class _Run:
         # a killed process's.
         remove_leftovers(folder)
         _SetAside.recover(folder)
-        saved = self._previous_run(folder, checkpoint_path)
+        saved = self._previous_run(self.read_folder, self.resume_path)
         self._restore_train_options(saved)
+        if options["mixed_precision"] is not None:
+            options["precision"] = "mixed_" + options["mixed_precision"]
         # Sublayers take the global policy when they are built (a checkpoint
         # too, when it loads), so it is set before either and put back after.
         policy = keras.config.dtype_policy()
@@ -437,14 +508,16 @@ class _Run:
         # Built first (its data_spec says what to load), compiled last: the
         # run's length, known once the data is, goes to plan_run() before.
         if options["resume"]:
-            model = load_checkpoint(checkpoint_path)
+            with self.distribution.scope():
+                model = load_checkpoint(self.resume_path)
+            self._distribute(model)
             if type(model) is not cls:
                 raise UsageMistake(
-                    f"{checkpoint_path} holds a {type(model).__name__}, not a "
+                    f"{self.resume_path} holds a {type(model).__name__}, not a "
                     f"{cls.__name__}. Received: family={self.family}"
                 )
             self._check_resume_overrides(model, defaults, overrides)
-            click.echo(f"Resumed {checkpoint_path} at step {_steps_done(model)}")
+            click.echo(f"Resumed {self.resume_path} at step {_steps_done(model)}")
         else:
             missing = [
                 key for key, value in defaults.items()
@@ -457,10 +530,12 @@ class _Run:
                     f"VALUE, or --set {missing[0]}=VALUE). Received: "
                     f"--set {' '.join(options['assignments']) or '(none)'}"
                 )
-            if options["from_preset"]:
-                model = self._from_preset(cls, overrides)
-            else:
-                model = self._build(cls, overrides)
+            with self.distribution.scope():
+                if options["from_preset"]:
+                    model = self._from_preset(cls, overrides)
+                else:
+                    model = self._build(cls, overrides)
+            self._distribute(model)
         done = _steps_done(model)
 
         # === Data ===
@@ -482,6 +557,10 @@ class _Run:
             )
         batch_size = options["batch_size"]
         data = loader(self, model, spec)
+        try:
+            self.distribution.check_batch_size(batch_size)
+        except ValueError as error:
+            raise UsageMistake(str(error)) from error
         total = data.total(batch_size)
 
         if options["resume"]:
@@ -490,8 +569,8 @@ class _Run:
         else:
             try:
                 model.plan_run(total)
-                with quiet_native_stderr():
-                    model.compile()
+                with quiet_native_stderr(), self.distribution.scope():
+                    model.compile(**self._compile_arguments())
             except LIBRARY_ERRORS as error:
                 raise usage_mistake(error) from error
             model_config = _config_of(model, defaults, overrides)
@@ -533,6 +612,10 @@ class _Run:
 
         options = self.options
         batch_size = options["batch_size"]
+        if options["xla"] is not None and keras.backend.backend() == "tensorflow":
+            # A resumed model keeps the choice it was compiled with otherwise.
+            model.jit_compile = bool(options["xla"])
+            model.train_function = None
         summary = None
         if options["tensorboard"]:
             with quiet_native_stderr():  # may import TensorFlow, on JAX too
@@ -567,7 +650,8 @@ class _Run:
         # The checkpoint before the sample grid and the evaluation: a step
         # the guard let through is saved even if drawing or measuring it
         # then fails.
-        callbacks = [guard, losses, checkpoint] + ([samples] if samples else []) + (
+        callbacks = [guard, callbacks_lib.LossScaleWatch(), losses, checkpoint] + (
+            [samples] if samples else []) + (
             [evaluation] if evaluation else []) + [progress]
         rollbacks = 0
         while True:
@@ -586,7 +670,8 @@ class _Run:
                     raise UserError(self._diverged_message(
                         error, checkpoint, checkpoint_path, rollbacks)) from error
                 rollbacks += 1
-                model = load_checkpoint(checkpoint_path)
+                with self.distribution.scope():
+                    model = load_checkpoint(self.resume_path)
                 # The checkpoint holds the rates before any rollback.
                 rates = _scale_learning_rates(model, ROLLBACK_LR_FACTOR ** rollbacks)
                 done = _steps_done(model)
@@ -636,8 +721,11 @@ class _Run:
         for phase, start, stop, step_in_phase in run_segments(model, done, total):
             model.enter_phase(phase, step_in_phase)
             # A fresh, seeded stream per fit() call, so that a segment
-            # does not replay the first batches of the previous one.
-            batches = data.batches(batch_size, seed=self.options["seed"] + start)
+            # does not replay the first batches of the previous one. Every
+            # process reads the same stream and keeps its rows.
+            batches = self.distribution.local_batches(
+                data.batches(batch_size, seed=self.options["seed"] + start),
+                batch_size)
             # The first fit() prints TensorFlow's graph-optimizer lines
             # (`E0000 ... remapper failed`), and a first save on JAX
             # imports TensorFlow.
@@ -679,6 +767,17 @@ class _Run:
 
 
     # --- helpers ------------------------------------------------------------------
+
+    def _distribute(self, model):
+        """What --sync-batchnorm asks of a model built or loaded for the run."""
+        if self.options["sync_batchnorm"]:
+            self.distribution.sync_batchnorm(model)
+
+    def _compile_arguments(self):
+        """`compile()`'s arguments from --xla (none: the family's choice)."""
+        if self.options["xla"] is None:
+            return {}
+        return {"jit_compile": bool(self.options["xla"])}
 
     def _build(self, cls, overrides):
         from kerasgen.utils.seed import set_random_seed
@@ -998,6 +1097,7 @@ class _Run:
         )
         lines += config_lib.format_config("training:", shown, train_defaults)
         lines += [f"  {line}" for line in data.describe()]
+        lines.append(f"  strategy: {self.distribution.describe()}")
         lines.append(f"  steps done: {done} of {total}")
         click.echo("\n".join(lines))
 

@@ -740,6 +740,19 @@ class GenerativeModel(keras.Model):
         logs = {k: ops.cast(v, "float32") for k, v in logs.items()}
         return values, logs
 
+    def loss_scales(self):
+        """`(log name, variable)` of each update step's dynamic loss scale
+        (`mixed_float16`; none otherwise). The train step reports them as
+        `loss_scale_<step>`: Keras halves a scale at every step whose
+        gradients overflow, so one that keeps falling means the float16
+        gradients are not finite even unscaled."""
+        optimizer = getattr(self, "optimizer", None)
+        if not isinstance(optimizer, MultiOptimizer):
+            return []
+        return [(f"loss_scale_{name}", child.dynamic_scale)
+                for name, child in optimizer.items()
+                if isinstance(child, keras.optimizers.LossScaleOptimizer)]
+
     def ema_update(self, average, value):
         """New value of one averaged variable (pure, for both backends)."""
         decay = ops.cast(self.ema_decay, average.dtype)

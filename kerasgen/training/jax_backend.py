@@ -97,6 +97,9 @@ def train_step(model, state, data):
                 non_trainable[slot], current[id(source)]
             )
 
+    for name, scale in model.loss_scales():
+        logs[name] = optimizer_values[refs.optimizer_index[id(scale)]].astype("float32")
+
     # One more batch done (the counter `--resume` reads).
     optimizer_values[iterations_slot] = optimizer_values[iterations_slot] + 1
     model.start_batch_handoff()

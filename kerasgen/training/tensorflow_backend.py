@@ -35,8 +35,15 @@ def train_step(model, data):
     for average, source in model.ema_pairs():
         average.assign(model.ema_update(average, source))
 
+    for name, scale in model.loss_scales():
+        logs[name] = tf.cast(scale.value, "float32")
+
     model.optimizer.iterations.assign_add(1)
     model.start_batch_handoff()
+    if _across_workers():
+        # Keras reduces a multi-worker step's logs with
+        # `strategy.reduce(MEAN, value, axis=0)`, which a scalar lacks.
+        logs = {key: tf.reshape(value, [1]) for key, value in logs.items()}
     return logs
 
 
@@ -71,6 +78,11 @@ def _under_a_strategy():
     """Whether the step runs in a replica of a tf.distribute strategy (where
     `optimizer.apply` all-reduces the gradients with a `merge_call`)."""
     return tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+
+
+def _across_workers():
+    """Whether the step is a replica of a multi-worker strategy."""
+    return _under_a_strategy() and tf.distribute.get_strategy().extended._in_multi_worker_mode()
 
 
 def _gradient_step_when(model, step, data, due):
