@@ -508,8 +508,7 @@ class _Run:
         # Built first (its data_spec says what to load), compiled last: the
         # run's length, known once the data is, goes to plan_run() before.
         if options["resume"]:
-            with self.distribution.scope():
-                model = load_checkpoint(self.resume_path)
+            model = self._load()
             self._distribute(model)
             if type(model) is not cls:
                 raise UsageMistake(
@@ -670,8 +669,7 @@ class _Run:
                     raise UserError(self._diverged_message(
                         error, checkpoint, checkpoint_path, rollbacks)) from error
                 rollbacks += 1
-                with self.distribution.scope():
-                    model = load_checkpoint(self.resume_path)
+                model = self._load()
                 # The checkpoint holds the rates before any rollback.
                 rates = _scale_learning_rates(model, ROLLBACK_LR_FACTOR ** rollbacks)
                 done = _steps_done(model)
@@ -767,6 +765,16 @@ class _Run:
 
 
     # --- helpers ------------------------------------------------------------------
+
+    def _load(self):
+        """The run's checkpoint, loaded in the strategy's scope. Seeded
+        first: the model is built (randomly) before its weights load, and
+        the processes of a JAX run must build the same values."""
+        from kerasgen.utils.seed import set_random_seed
+
+        set_random_seed(self.options["seed"])
+        with self.distribution.scope():
+            return load_checkpoint(self.resume_path)
 
     def _distribute(self, model):
         """What --sync-batchnorm asks of a model built or loaded for the run."""

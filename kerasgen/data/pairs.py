@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from kerasgen.data.pipeline import index_stream
 from kerasgen.data.image_data import ImageData
 from kerasgen.data.sources import IMAGE_EXTENSIONS
 from kerasgen.data.sources import _convert_array
@@ -593,19 +594,14 @@ def _tf_pair_dataset(images_a, images_b, batch_size, paired, shuffle, seed,
         tensor_a = tf.constant(images_a)
         tensor_b = tf.constant(images_b)
 
-    def index_stream(size, stream):
-        dataset = tf.data.Dataset.range(size)
-        if shuffle:
-            dataset = dataset.shuffle(
-                size, seed=seed * 2 + stream, reshuffle_each_iteration=True
-            )
-        return dataset.repeat()
+    def stream(size, number):
+        return index_stream(size, shuffle, seed * 2 + number)
 
     if paired:
-        dataset = index_stream(len(images_a), 0).map(lambda i: (i, i))
+        dataset = stream(len(images_a), 0).map(lambda i: (i, i))
     else:
         dataset = tf.data.Dataset.zip(
-            (index_stream(len(images_a), 0), index_stream(len(images_b), 1))
+            (stream(len(images_a), 0), stream(len(images_b), 1))
         )
     if not repeat:
         steps = max(len(images_a), len(images_b)) // batch_size

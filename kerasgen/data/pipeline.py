@@ -108,13 +108,7 @@ def _tf_dataset(images, labels, batch_size, shuffle, seed, repeat):
     with tf.device("/CPU:0"):
         images = tf.constant(images)
         labels = None if labels is None else tf.constant(labels, tf.int32)
-    dataset = tf.data.Dataset.range(images.shape[0])
-    if shuffle:
-        dataset = dataset.shuffle(
-            images.shape[0], seed=seed, reshuffle_each_iteration=True
-        )
-    if repeat:
-        dataset = dataset.repeat()
+    dataset = index_stream(images.shape[0], shuffle, seed, repeat)
     dataset = dataset.batch(batch_size, drop_remainder=True)
 
     def gather(indices):
@@ -127,3 +121,36 @@ def _tf_dataset(images, labels, batch_size, shuffle, seed, repeat):
         gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def index_stream(count, shuffle, seed, repeat=True):
+    """A `tf.data.Dataset` of the indices 0..count-1, each epoch in the order
+    drawn from `(seed, epoch)` (or in order without `shuffle`), endless with
+    `repeat`.
+
+    Epoch e's order is a pure function of (seed, e), as `NumpyBatches`' is,
+    so every iterator of the dataset starts with the same batches.
+    (`Dataset.shuffle(reshuffle_each_iteration=True)` moves on with each new
+    iterator, and Keras makes an extra one under a tf.distribute strategy:
+    the replicas would train on other batches than one device.)
+
+    Example:
+
+    ```python
+    stream = index_stream(4, shuffle=True, seed=0, repeat=False)
+    sorted(int(i) for i in stream)  # [0, 1, 2, 3]
+    ```
+    """
+    import tensorflow as tf
+
+    if not shuffle:
+        dataset = tf.data.Dataset.range(count)
+        return dataset.repeat() if repeat else dataset
+
+    def epoch(e):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count, dtype=tf.int64),
+            seed=tf.stack([tf.constant(seed, tf.int64), e]))
+        return tf.data.Dataset.from_tensor_slices(order)
+
+    return tf.data.Dataset.range(2 ** 62 if repeat else 1).flat_map(epoch)
