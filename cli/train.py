@@ -469,9 +469,15 @@ class _Run:
         try:
             if options["cpu_devices"]:
                 distribute.cpu_devices(options["cpu_devices"])
-            distribution = distribute.make_distribution(options["strategy"])
+            # Listing the devices is where TensorFlow probes for CUDA.
+            with quiet_native_stderr():
+                distribution = distribute.make_distribution(options["strategy"])
         except distribute.DistributionError as error:
             raise UsageMistake(str(error)) from error
+        if (options["xla"] and distribution.strategy is not None
+                and distribution.num_replicas > 1):
+            raise UsageMistake(distribute.XLA_WITH_REPLICAS.format(
+                replicas=distribution.num_replicas, name=distribution.name))
         if options["sync_batchnorm"] and distribution.strategy is None:
             logger.info("--sync-batchnorm: no TensorFlow strategy, nothing to synchronize")
         return distribution

@@ -595,7 +595,11 @@ def _tf_pair_dataset(images_a, images_b, batch_size, paired, shuffle, seed,
         tensor_b = tf.constant(images_b)
 
     def stream(size, number):
-        return index_stream(size, shuffle, seed * 2 + number)
+        if repeat:
+            return index_stream(size, shuffle, seed * 2 + number)
+        # One pass of max(len(A), len(B)) pairs (taken below), the shorter
+        # domain repeated, in a new order on every pass.
+        return index_stream(size, shuffle, seed * 2 + number, repeat=False).repeat()
 
     if paired:
         dataset = stream(len(images_a), 0).map(lambda i: (i, i))

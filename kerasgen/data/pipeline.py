@@ -124,15 +124,17 @@ def _tf_dataset(images, labels, batch_size, shuffle, seed, repeat):
 
 
 def index_stream(count, shuffle, seed, repeat=True):
-    """A `tf.data.Dataset` of the indices 0..count-1, each epoch in the order
-    drawn from `(seed, epoch)` (or in order without `shuffle`), endless with
-    `repeat`.
+    """A `tf.data.Dataset` of the indices 0..count-1: with `repeat`, endless,
+    epoch e in the order drawn from `(seed, e)`; without, one pass, in a new
+    order on every pass (`Dataset.shuffle`'s reshuffling). In order without
+    `shuffle`.
 
-    Epoch e's order is a pure function of (seed, e), as `NumpyBatches`' is,
-    so every iterator of the dataset starts with the same batches.
-    (`Dataset.shuffle(reshuffle_each_iteration=True)` moves on with each new
-    iterator, and Keras makes an extra one under a tf.distribute strategy:
-    the replicas would train on other batches than one device.)
+    The endless stream (what `kerasgen train` reads) is a pure function of
+    the seed, as `NumpyBatches`' is, so every iterator of it starts with the
+    same batches: `Dataset.shuffle(reshuffle_each_iteration=True)` moves on
+    with each new iterator, and Keras makes an extra one under a
+    tf.distribute strategy, so the replicas would train on other batches
+    than one device.
 
     Example:
 
@@ -143,9 +145,12 @@ def index_stream(count, shuffle, seed, repeat=True):
     """
     import tensorflow as tf
 
+    dataset = tf.data.Dataset.range(count)
+    if not repeat:
+        return dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True) \
+            if shuffle else dataset
     if not shuffle:
-        dataset = tf.data.Dataset.range(count)
-        return dataset.repeat() if repeat else dataset
+        return dataset.repeat()
 
     def epoch(e):
         order = tf.random.experimental.stateless_shuffle(
@@ -153,4 +158,5 @@ def index_stream(count, shuffle, seed, repeat=True):
             seed=tf.stack([tf.constant(seed, tf.int64), e]))
         return tf.data.Dataset.from_tensor_slices(order)
 
-    return tf.data.Dataset.range(2 ** 62 if repeat else 1).flat_map(epoch)
+    endless = tf.data.Dataset.counter().flat_map(epoch)
+    return endless.apply(tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY))

@@ -53,6 +53,18 @@ import keras
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker", "tpu")
 
 
+# Measured on TensorFlow 2.21 with two logical CPU devices: a train step
+# compiled with XLA (jit_compile=True) under MirroredStrategy fails ("Trying
+# to access resource ... located in device CPU:1 from device CPU:0", the
+# XLA known issue of variables on another device). kerasgen train refuses
+# --xla with more than one TensorFlow replica rather than fail at step 1.
+XLA_WITH_REPLICAS = (
+    "--xla with {replicas} TensorFlow replicas: an XLA-compiled step reads "
+    "variables across devices and TensorFlow refuses it (measured on TF 2.21); "
+    "train with one replica, without --xla, or on JAX (always XLA). "
+    "Received: --strategy {name} --xla")
+
+
 class DistributionError(ValueError):
     """A strategy that cannot run here (no TF_CONFIG, no TPU, a batch size
     the replicas cannot share): the CLI shows it in one line."""

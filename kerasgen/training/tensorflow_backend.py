@@ -32,6 +32,9 @@ def train_step(model, data):
         else:
             logs.update(_when(step_due(step, batches_done), run))
 
+    if replicas.count() > 1:
+        _average_batchnorm_statistics(model)
+
     for average, source in model.ema_pairs():
         average.assign(model.ema_update(average, source))
 
@@ -78,6 +81,24 @@ def _under_a_strategy():
     """Whether the step runs in a replica of a tf.distribute strategy (where
     `optimizer.apply` all-reduces the gradients with a `merge_call`)."""
     return tf.distribute.has_strategy() and not tf.distribute.in_cross_replica_context()
+
+
+def _average_batchnorm_statistics(model):
+    """The replicas' mean of each per-replica BatchNorm's moving statistics.
+
+    A BatchNorm that is not synchronized normalizes each replica's rows
+    with their own statistics and folds them into its own copy of the
+    moving averages; left so, the copies drift apart (and a checkpoint keeps
+    replica 0's). Averaged after every batch they stay one value: the moving
+    mean is then exactly the global batch's; the moving variance is the
+    mean of the replicas' variances (Keras 2's MEAN aggregation)."""
+    import keras
+
+    context = tf.distribute.get_replica_context()
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized:
+            for variable in (layer.moving_mean, layer.moving_variance):
+                variable.assign(context.all_reduce("MEAN", variable.value))
 
 
 def _across_workers():
