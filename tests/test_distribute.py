@@ -22,6 +22,8 @@ import pytest
 
 import keras
 
+from tests.backends import backend_independent
+
 BACKEND = keras.backend.backend()
 
 # Weights after a few Adam steps agree to this (measured: 1e-8 to 3e-6; a
@@ -318,3 +320,58 @@ def test_cli_names_every_strategy():
     from kerasgen.training import distribute
 
     assert train.STRATEGIES == distribute.STRATEGIES
+
+
+@backend_independent  # the driver's logic; each backend's path is tested above
+def test_throughput_benchmark_small_configuration(tmp_path):
+    """The CPU part of benchmarks/throughput.py, in its small configuration:
+    every model, strategy and precision trains and gets a number."""
+    out = tmp_path / "throughput.json"
+    script = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "throughput.py")
+    result = subprocess.run(
+        [sys.executable, script, "--small", "--backends", BACKEND,
+         "--strategies", "one-device,mirrored", "--precisions", "float32,mixed_bfloat16",
+         "--xla", "off", "--json", str(out)],
+        env=_environment(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["failed"] == [] and report["machine"]
+    combos = {(r["model"], r["strategy"], r["replicas"], r["precision"])
+              for r in report["runs"]}
+    assert combos == {(m, s, n, p) for m in ("dcgan-mnist", "cyclegan-128")
+                      for s, n in (("one-device", 1), ("mirrored", 2))
+                      for p in ("float32", "mixed_bfloat16")}, combos
+    assert all(r["images_per_second"] > 0 and r["small"] for r in report["runs"])
+
+
+# --- Mixed precision from the command line -------------------------------------
+
+
+def test_mixed_float16_logs_its_loss_scales(tmp_path):
+    from tests.cli_helpers import train_tiny
+
+    result = train_tiny(tmp_path / "run", "--mixed-precision", "float16", "--steps", "2")
+    assert result.exit_code == 0, result.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["train"]["precision"] == "mixed_float16"
+    with open(tmp_path / "run" / "losses.csv") as f:
+        header = f.readline().strip().split(",")
+        rows = [line.strip().split(",") for line in f]
+    columns = [c for c in header if c.startswith("loss_scale_")]
+    assert sorted(columns) == ["loss_scale_discriminator", "loss_scale_generator"]
+    # Keras's dynamic scale starts at 2**15; a finite step keeps it there.
+    for row in rows:
+        assert float(row[header.index("loss_scale_generator")]) == 2.0 ** 15
+
+
+def test_a_falling_loss_scale_is_reported_once(capsys):
+    from kerasgen.cli.callbacks import LossScaleWatch
+
+    watch = LossScaleWatch()
+    watch.step = 0
+    for scale in (2.0 ** 15, 1.0, 0.5, 0.25):
+        watch.on_train_batch_end(0, {"d_loss": 1.0, "loss_scale_generator": scale,
+                                     "loss_scale_discriminator": 4.0})
+    err = capsys.readouterr().err
+    assert err.count("Warning") == 1
+    assert "step 3" in err and "'generator' fell to 0.5" in err
