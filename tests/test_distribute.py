@@ -313,6 +313,9 @@ def test_strategy_mistakes_are_one_line_errors(tmp_path):
                         "--precision", "mixed_bfloat16", "--steps", "1")
     assert_one_line_error(result)
     assert "--mixed-precision or --precision" in result.stderr
+    result = train_tiny(tmp_path / "c", "--strategy", "tpu", "--steps", "1")
+    assert_one_line_error(result)
+    assert "found no TPU" in result.stderr
 
 
 def test_cli_names_every_strategy():
