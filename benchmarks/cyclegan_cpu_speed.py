@@ -15,7 +15,10 @@ image.
   would) plus `CycleGAN.train_step`. Variants: `torch` (NCHW, eager),
   `torch_channels_last` (networks and inputs in `channels_last`),
   `torch_compile` (each of the four networks `torch.compile`d, inductor
-  on the CPU).
+  on the CPU), `torch_compile_channels_last` (both), `torch_ftz`
+  (`torch.set_flush_denormal(True)`, as TensorFlow's CPU threads flush
+  denormals), `torch_omp_passive` (`OMP_WAIT_POLICY=PASSIVE`: OpenMP
+  threads sleep instead of spinning while they wait).
 - kerasgen: `kerasgen.CycleGAN(image_size=128, generator_filters=64,
   discriminator_filters=64, num_residual_blocks=6)` trained with `fit()`;
   a step is one batch of `fit` (its jitter runs inside the step: a bicubic
@@ -38,14 +41,16 @@ is imported), one at a time. Each runs `--warmup` steps (tracing,
 compiling, first-touch allocations) that are not timed, then `--steps`
 timed steps; the wall time of each step ends when its results are on the
 host (the step's losses read back), and its process CPU time (all threads)
-is recorded with it. Reported: the median step's seconds, images/s (1 /
+is recorded with it. Reported per run: the median step's seconds, images/s (1 /
 seconds at batch 1), days for 200 epochs of 1,000 images (the cat2dog set
 CycleGAN trains on here), the median CPU seconds per step, and the load
 average before the run. On a shared machine wall time wobbles with what
 else runs; CPU time per step tells "more work" from "fewer cycles got". So
 that the comparison is fair under such load, the default order runs the two
-baselines (`torch`, `tf`) first and again last; compare a variant with the
-baseline runs next to it.
+baselines (`torch`, `tf`) first, in the middle and last; compare a variant
+with the baseline runs next to it. `--summarize` prints a table of all
+recorded runs, pooling per variant only the quiet ones (`quiet`: steps
+within 10% of each other and the process on both cores).
 
 Data: uniform noise in [-1, 1] (the speed of a step does not depend on the
 pixels), the same shapes for both sides.
@@ -55,9 +60,10 @@ Each result is appended as one JSON line to
 (`dcgan_throughput.machine_info`) and the versions.
 
     .venv/bin/python benchmarks/cyclegan_cpu_speed.py                 # all, default order
-    .venv/bin/python benchmarks/cyclegan_cpu_speed.py --variants tf,tf_xla,tf
+    .venv/bin/python benchmarks/cyclegan_cpu_speed.py --variants tf,tf_threads_1_2,tf
     .venv/bin/python benchmarks/cyclegan_cpu_speed.py --variants torch --steps 5
     .venv/bin/python benchmarks/cyclegan_cpu_speed.py --image-size 64 --out /tmp/x.jsonl
+    .venv/bin/python benchmarks/cyclegan_cpu_speed.py --summarize      # the table
 
 PyTorch is optional (`pip install -e ".[reference]"`); without it the torch
 variants are recorded as skipped.
@@ -111,9 +117,9 @@ VARIANTS = {
     "tf_recomputed": ("kerasgen", {"KERAS_BACKEND": "tensorflow"},
                       {"discriminator_fakes": "recomputed", "strided_padding": "same"}),
 }
-DEFAULT_ORDER = ("torch,tf,torch_channels_last,tf_onednn_off,tf_no_jitter,"
-                 "tf_xla_no_jitter,tf_threads_2_1,tf_threads_1_2,jax,torch_compile,"
-                 "torch,tf")
+DEFAULT_ORDER = ("torch,tf,torch_channels_last,torch_ftz,torch_omp_passive,tf_onednn_off,"
+                 "tf_no_jitter,tf_xla_no_jitter,torch,tf,tf_threads_2_1,tf_threads_1_2,"
+                 "tf_recomputed,jax,torch_compile,torch_compile_channels_last,torch,tf")
 
 
 def parse_args(argv):
@@ -123,8 +129,8 @@ def parse_args(argv):
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--filters", type=int, default=64)
     parser.add_argument("--residual-blocks", type=int, default=6)
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
-    parser.add_argument("--steps", type=int, default=7, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=4, help="untimed steps first")
+    parser.add_argument("--steps", type=int, default=5, help="timed steps")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds a variant may take in all")
     parser.add_argument("--out", default=str(DEFAULT_OUT))
@@ -206,7 +212,9 @@ def run_torch(opts, options):
         step()
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
-    info = {"torch": torch.__version__, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"), "torch_threads": torch.get_num_threads(),
+    info = {"torch": torch.__version__,
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+            "torch_threads": torch.get_num_threads(),
             "mkldnn": torch.backends.mkldnn.is_available()}
     return walls, cpus, warmup_s, info
 
@@ -289,25 +297,39 @@ def worker(opts):
 # --- Table ------------------------------------------------------------------------
 
 
+def quiet(record):
+    """Whether a run had the machine to itself: its steps within 10% of each
+    other and its process using both cores (CPU time at least 1.8 times the
+    wall time). A run that shared the CPU with another process fails one or
+    the other."""
+    walls, cpus = record["step_seconds"], record["step_cpu_seconds"]
+    return max(walls) <= 1.1 * min(walls) and sum(cpus) >= 1.8 * sum(walls)
+
+
 def summarize_file(path):
-    """A markdown table of every variant in the JSON lines at `path`: its
-    runs pooled, the median of all their timed steps, the fastest step (the
-    closest to an idle machine), the median CPU time per step."""
+    """A markdown table of every variant in the JSON lines at `path`: the
+    timed steps of its quiet runs (`quiet`) pooled, their median and the
+    median CPU time per step; then the median over all its runs."""
     runs = {}
     for line in Path(path).read_text().splitlines():
         record = json.loads(line)
-        if "error" not in record:
+        if "error" not in record and record.get("image_size") == 128:
             runs.setdefault(record["variant"], []).append(record)
-    print("| variant | runs | steps | s/step (median) | images/s | days, 200 epochs "
-          "| fastest step, s | CPU s/step |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| variant | quiet runs | s/step | images/s | days, 200 epochs of 1,000 "
+          "| CPU s/step | all runs: s/step, CPU s/step |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, records in runs.items():
-        walls = [w for r in records for w in r["step_seconds"]]
-        cpus = [c for r in records for c in r["step_cpu_seconds"]]
-        wall = statistics.median(walls)
-        print(f"| {name} | {len(records)} | {len(walls)} | {wall:.2f} | {1 / wall:.3f} "
-              f"| {EPOCHS * EPOCH_IMAGES * wall / 86400:.1f} | {min(walls):.2f} "
-              f"| {statistics.median(cpus):.2f} |")
+        pooled = lambda key, rs: statistics.median([x for r in rs for x in r[key]])
+        calm = [r for r in records if quiet(r)]
+        every = (f"{pooled('step_seconds', records):.2f}, "
+                 f"{pooled('step_cpu_seconds', records):.2f} ({len(records)})")
+        if not calm:
+            print(f"| {name} | 0 of {len(records)} | | | | | {every} |")
+            continue
+        wall = pooled("step_seconds", calm)
+        print(f"| {name} | {len(calm)} of {len(records)} | {wall:.2f} | {1 / wall:.3f} "
+              f"| {EPOCHS * EPOCH_IMAGES * wall / 86400:.1f} "
+              f"| {pooled('step_cpu_seconds', calm):.2f} | {every} |")
 
 
 # --- Driver -----------------------------------------------------------------------
