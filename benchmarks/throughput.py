@@ -138,7 +138,17 @@ def worker(opts):
                                   steps_per_epoch=steps, shuffle=False, verbose=0)
                         keras.ops.convert_to_numpy(model.optimizer.iterations)
 
-                    fit()  # trace / compile
+                    try:
+                        fit()  # trace / compile
+                    except Exception as error:  # noqa: BLE001 (recorded, not hidden)
+                        # e.g. TF's XLA cannot compile CycleGAN's bicubic jitter.
+                        rows.append({"model": name, "backend": backend,
+                                     "strategy": distribution.name, "precision": precision,
+                                     "xla": xla == "on", "failed": f"{type(error).__name__}: "
+                                     f"{str(error).strip().splitlines()[0][:300]}"})
+                        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                        keras.config.set_dtype_policy("float32")
+                        continue
                     walls, cpus = [], []
                     for _ in range(repeats):
                         cpu0, wall0 = _cpu_seconds(), time.perf_counter()
@@ -214,6 +224,11 @@ def main(argv=None):
             results["runs"].extend(report["rows"])
             results.setdefault("versions", {})[backend] = report["keras"]
             for row in report["rows"]:
+                if "failed" in row:
+                    print(f"{row['model']:13s} {backend:10s} {row['strategy']:10s} "
+                          f"{row['precision']:15s} xla={'on ' if row['xla'] else 'off'} "
+                          f"FAILED {row['failed']}")
+                    continue
                 print(f"{row['model']:13s} {backend:10s} {row['strategy']:10s} "
                       f"x{row['replicas']} {row['precision']:15s} "
                       f"xla={'on ' if row['xla'] else 'off'} "

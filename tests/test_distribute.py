@@ -344,7 +344,8 @@ def test_throughput_benchmark_small_configuration(tmp_path):
     assert combos == {(m, s, n, p) for m in ("dcgan-mnist", "cyclegan-128")
                       for s, n in (("one-device", 1), ("mirrored", 2))
                       for p in ("float32", "mixed_bfloat16")}, combos
-    assert all(r["images_per_second"] > 0 and r["small"] for r in report["runs"])
+    assert all("failed" not in r and r["images_per_second"] > 0 and r["small"]
+               for r in report["runs"]), report["runs"]
 
 
 # --- Mixed precision from the command line -------------------------------------
@@ -378,3 +379,18 @@ def test_a_falling_loss_scale_is_reported_once(capsys):
     err = capsys.readouterr().err
     assert err.count("Warning") == 1
     assert "step 3" in err and "'generator' fell to 0.5" in err
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="--xla is TensorFlow's choice")
+def test_xla_that_cannot_compile_is_a_one_line_error(tmp_path):
+    """TensorFlow's XLA has no kernel for the bicubic resize of CycleGAN's
+    jitter: the run says so in one line instead of a traceback."""
+    from tests.cli_helpers import assert_one_line_error
+    from tests.cli_helpers import invoke
+
+    result = invoke("train", "cyclegan", "--xla", "--steps", "1", "--out", tmp_path / "run",
+                    "--no-tensorboard", "--set", "image_size=16",
+                    "--set", "generator_filters=4", "--set", "discriminator_filters=4",
+                    "--set", "num_residual_blocks=1", "--set", "discriminator_layers=2")
+    assert_one_line_error(result)
+    assert "no XLA kernel for ResizeBicubic" in result.stderr
