@@ -100,8 +100,11 @@ def worker(opts):
 
     from kerasgen.training import distribute
 
-    accelerators = _has_accelerators(backend)
-    if strategy == "mirrored" and not accelerators and opts.cpu_devices > 1:
+    # Only the CPU platform is split: on an accelerator (TF's GPUs, JAX's
+    # default backend) `mirrored` uses the accelerators. (Asking JAX which
+    # backend it has would start it, after which the CPU cannot be split.)
+    if strategy == "mirrored" and opts.cpu_devices > 1 and (
+            backend == "jax" or not _has_accelerators(backend)):
         distribute.cpu_devices(opts.cpu_devices)
     distribution = distribute.make_distribution(strategy)
     import kerasgen
@@ -174,14 +177,10 @@ def worker(opts):
 
 
 def _has_accelerators(backend):
-    if backend == "tensorflow":
-        import tensorflow as tf
+    import tensorflow as tf
 
-        return bool(tf.config.list_physical_devices("GPU") or
-                    tf.config.list_physical_devices("TPU"))
-    import jax
-
-    return jax.default_backend() != "cpu"
+    return bool(tf.config.list_physical_devices("GPU") or
+                tf.config.list_physical_devices("TPU"))
 
 
 def _cpu_seconds():
