@@ -22,7 +22,7 @@ import pytest
 
 import keras
 
-from tests.backends import backend_independent
+from backends import backend_independent
 
 BACKEND = keras.backend.backend()
 
@@ -301,8 +301,8 @@ def test_a_killed_worker_resumes_from_the_last_checkpoint(tmp_path):
 
 
 def test_strategy_mistakes_are_one_line_errors(tmp_path):
-    from tests.cli_helpers import assert_one_line_error
-    from tests.cli_helpers import train_tiny
+    from cli_helpers import assert_one_line_error
+    from cli_helpers import train_tiny
 
     os.environ.pop("TF_CONFIG", None)
     result = train_tiny(tmp_path / "a", "--strategy", "multi-worker", "--steps", "1")
@@ -352,7 +352,7 @@ def test_throughput_benchmark_small_configuration(tmp_path):
 
 
 def test_mixed_float16_logs_its_loss_scales(tmp_path):
-    from tests.cli_helpers import train_tiny
+    from cli_helpers import train_tiny
 
     result = train_tiny(tmp_path / "run", "--mixed-precision", "float16", "--steps", "2")
     assert result.exit_code == 0, result.output
@@ -385,8 +385,8 @@ def test_a_falling_loss_scale_is_reported_once(capsys):
 def test_xla_that_cannot_compile_is_a_one_line_error(tmp_path):
     """TensorFlow's XLA has no kernel for the bicubic resize of CycleGAN's
     jitter: the run says so in one line instead of a traceback."""
-    from tests.cli_helpers import assert_one_line_error
-    from tests.cli_helpers import invoke
+    from cli_helpers import assert_one_line_error
+    from cli_helpers import invoke
 
     result = invoke("train", "cyclegan", "--xla", "--steps", "1", "--out", tmp_path / "run",
                     "--no-tensorboard", "--set", "image_size=16",
