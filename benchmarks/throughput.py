@@ -99,6 +99,7 @@ def worker(opts):
     import numpy as np
 
     from kerasgen.training import distribute
+    from kerasgen.utils.compiled import xla_failure_reason
 
     # Only the CPU platform is split: on an accelerator (TF's GPUs, JAX's
     # default backend) `mirrored` uses the accelerators. (Asking JAX which
@@ -147,7 +148,8 @@ def worker(opts):
                         # e.g. TF's XLA cannot compile CycleGAN's bicubic jitter.
                         rows.append({"model": name, "backend": backend,
                                      "strategy": distribution.name, "precision": precision,
-                                     "xla": xla == "on", "failed": _reason(error)})
+                                     "xla": xla == "on",
+                                     "failed": xla_failure_reason(error)})
                         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
                         keras.config.set_dtype_policy("float32")
                         continue
@@ -180,17 +182,6 @@ def _has_accelerators(backend):
 
     return bool(tf.config.list_physical_devices("GPU") or
                 tf.config.list_physical_devices("TPU"))
-
-
-def _reason(error):
-    """One line: the ops XLA has no kernel for, else the error's first line."""
-    import re
-
-    ops = re.findall(r"No registered '(\w+)' OpKernel", str(error))
-    if ops:
-        return "no XLA kernel for " + ", ".join(dict.fromkeys(ops))
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    return f"{type(error).__name__}: {lines[0][:300] if lines else ''}"
 
 
 def _cpu_seconds():

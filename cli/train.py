@@ -39,7 +39,6 @@ import inspect
 import json
 import logging
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -715,13 +714,16 @@ class _Run:
                 )
                 sys.exit(130)
             except Exception as error:
-                if not (options["xla"] and _xla_could_not_compile(error)):
+                from kerasgen.utils.compiled import xla_could_not_compile
+                from kerasgen.utils.compiled import xla_failure_reason
+
+                if not (options["xla"] and xla_could_not_compile(error)):
                     raise
                 losses.close()
                 progress.close()
                 raise UserError(
                     f"XLA could not compile {cls.__name__}'s train step "
-                    f"({_xla_reason(error)}): train without --xla. "
+                    f"({xla_failure_reason(error)}): train without --xla. "
                     f"Received: --xla") from error
         click.echo(f"Run folder:  {folder}")
         if samples is not None:
@@ -1168,26 +1170,6 @@ class _Run:
         elif self.options["name"]:
             parts += ["--name", name]
         return " ".join(shlex.quote(p) for p in parts + ["--resume"])
-
-
-def _xla_could_not_compile(error):
-    """Whether `error` is TensorFlow refusing to compile a step with XLA
-    (an op without an XLA kernel: CycleGAN's bicubic jitter, measured)."""
-    text = str(error)
-    return (type(error).__module__.startswith("tensorflow")
-            and ("tf2xla" in text or "XLA compilation" in text
-                 or "No registered" in text and "XLA_" in text))
-
-
-def _xla_reason(error):
-    """The ops XLA lacks, from TensorFlow's message (e.g. `ResizeBicubic`),
-    else the message's first line."""
-    text = str(error)
-    ops = re.findall(r"No registered '(\w+)' OpKernel", text)
-    if ops:
-        return "no XLA kernel for " + ", ".join(dict.fromkeys(ops))
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(error).__name__
 
 
 def run_segments(model, done, total):

@@ -30,9 +30,11 @@ weights):
 - A checkpoint is a plain `.keras` file: one written under a strategy
   loads without it, and back.
 
-Only the chief (process 0) writes the run folder; the other processes train
-and read the chief's checkpoint when they resume, so `--out` must be a
-folder every process sees (a shared file system across machines).
+Only the chief (process 0) writes the run folder. The other processes run
+the same callbacks (on JAX a save or a sample is a computation every process
+takes part in) into a scratch folder of their own, and read the chief's
+checkpoint when they resume, so `--out` must be a folder every process sees
+(a shared file system across machines).
 
 Example:
 
@@ -100,9 +102,9 @@ class Distribution:
         return self.process_index == 0
 
     def scope(self):
-        """Where models are built, loaded, compiled and trained: the
-        TensorFlow strategy's scope, or (JAX) the Keras distribution set for
-        the `with` block."""
+        """Where models are built, loaded and compiled: the TensorFlow
+        strategy's scope, or (JAX) the Keras distribution set for the `with`
+        block. Training runs in `run_scope()`."""
         if self.strategy is not None:
             return self.strategy.scope()
         return _distribution_set(self.distribution)
